@@ -1,0 +1,76 @@
+import { OnboardError, UsageError } from './errors.ts';
+import { Redactor } from './redact.ts';
+import { lineReporter, type Reporter } from './report.ts';
+
+export interface CliIo {
+  redactor: Redactor;
+  /** Progress lines: stdout normally, stderr when stdout is reserved for --json. */
+  report: Reporter;
+  /** Prints to stdout through the redactor. */
+  print: (text: string) => void;
+  signal: AbortSignal;
+}
+
+/** Grace after Ctrl-C for the request in flight; the state on disk is consistent at every moment, so giving up is safe. */
+const INTERRUPT_GRACE_MS = 5_000;
+
+/**
+ * The edge every script shares: redaction of known secrets, Ctrl-C handling, and turning errors into
+ * one paragraph and an exit code (stack traces only with --verbose). Only this sets the exit code.
+ */
+export async function runCli(
+  options: { json: () => boolean; verbose: () => boolean; secrets: (string | undefined)[] },
+  main: (io: CliIo) => Promise<void>,
+): Promise<void> {
+  const redactor = new Redactor();
+  for (const secret of options.secrets) redactor.add(secret);
+  const out = (stream: NodeJS.WriteStream) => (text: string) => stream.write(`${redactor.redact(text)}\n`);
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+    process.stderr.write('\nInterrupted: finishing the request in flight and saving state (press Ctrl-C again to quit now).\n');
+    setTimeout(() => {
+      process.stderr.write('Stopped. Run the same command again to resume where it stopped.\n');
+      process.exit(130);
+    }, INTERRUPT_GRACE_MS).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const progress = out(options.json() ? process.stderr : process.stdout);
+    await main({
+      redactor,
+      report: lineReporter({ write: progress }),
+      print: out(process.stdout),
+      signal: controller.signal,
+    });
+    process.exitCode = 0;
+  } catch (error) {
+    process.stderr.write(`${redactor.redact(describeFailure(error, options.verbose()))}\n`);
+    process.exitCode = error instanceof OnboardError ? error.exitCode : 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function describeFailure(error: unknown, verbose: boolean): string {
+  if (error instanceof UsageError) {
+    return `Usage error:\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n${error.hint ?? ''}`;
+  }
+  if (error instanceof OnboardError) {
+    const text = `Error: ${error.message}${error.hint ? ` ${error.hint}` : ''}`;
+    return verbose ? `${text}\n${stackOf(error)}` : text;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return verbose
+    ? `Unexpected error: ${message}\n${stackOf(error)}`
+    : `Unexpected error: ${message} Run again with --verbose for details; the state file lets a re-run continue where this one stopped.`;
+}
+
+function stackOf(error: unknown): string {
+  const lines: string[] = [];
+  for (let e: unknown = error; e instanceof Error; e = e.cause) lines.push(e.stack ?? String(e));
+  return lines.join('\ncaused by: ');
+}

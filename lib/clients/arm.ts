@@ -1,0 +1,127 @@
+import type { TokenCredential } from '@azure/identity';
+import type { AuthorizationManagementClient } from '@azure/arm-authorization';
+import type { SubscriptionClient } from '@azure/arm-subscriptions';
+import { ApiError, kindForStatus } from '../errors.ts';
+import type { PermissionSet } from '../permissions.ts';
+
+export interface Subscription {
+  subscriptionId: string;
+  displayName: string;
+  state: string;
+  tenantId?: string;
+}
+
+export interface RoleAssignment {
+  id: string;
+  name: string;
+  roleDefinitionId: string;
+  principalId: string;
+}
+
+/** The Azure Resource Manager calls the steps make; every failure comes out as an ApiError('arm'). */
+export interface ArmApi {
+  listSubscriptions(): Promise<Subscription[]>;
+  getSubscription(subscriptionId: string): Promise<Subscription>;
+  /** The caller's effective permissions on the subscription. */
+  permissions(subscriptionId: string): Promise<PermissionSet[]>;
+  createRoleAssignment(
+    scope: string,
+    name: string,
+    assignment: { roleDefinitionId: string; principalId: string },
+  ): Promise<RoleAssignment>;
+  getRoleAssignment(scope: string, name: string): Promise<RoleAssignment | undefined>;
+  /** Assignments of `principalId` at exactly `scope` (not inherited ones). */
+  listRoleAssignments(scope: string, principalId: string): Promise<RoleAssignment[]>;
+  deleteRoleAssignment(scope: string, name: string): Promise<void>;
+}
+
+const AUTHORIZATION_API_VERSION = '2022-04-01';
+
+export async function createArmApi(credential: TokenCredential, armEndpoint: string): Promise<ArmApi> {
+  const [{ AuthorizationManagementClient }, { SubscriptionClient }, { createPipelineRequest }] = await Promise.all([
+    import('@azure/arm-authorization'),
+    import('@azure/arm-subscriptions'),
+    import('@azure/core-rest-pipeline'),
+  ]);
+  // `$host` alone is ignored by these clients; `endpoint` and the scope must both name the cloud (design.md §6).
+  const options = { endpoint: armEndpoint, credentialScopes: [`${armEndpoint}/.default`] };
+  // The subscription id is only used by operations we do not call; every call here names its scope.
+  const authorization: AuthorizationManagementClient = new AuthorizationManagementClient(credential, '00000000-0000-0000-0000-000000000000', options);
+  const subscriptions: SubscriptionClient = new SubscriptionClient(credential, options);
+  const call = <T>(request: () => Promise<T>) => request().catch((error: unknown) => Promise.reject(armError(error)));
+
+  return {
+    listSubscriptions: () =>
+      call(async () => {
+        const all: Subscription[] = [];
+        for await (const s of subscriptions.subscriptions.list()) all.push(toSubscription(s));
+        return all;
+      }),
+    getSubscription: (subscriptionId) => call(async () => toSubscription(await subscriptions.subscriptions.get(subscriptionId))),
+    // The SDK has no operation for subscription-scope permissions; the REST route exists, so send it through the same pipeline.
+    permissions: (subscriptionId) =>
+      call(async () => {
+        const url = `${armEndpoint}/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/permissions?api-version=${AUTHORIZATION_API_VERSION}`;
+        const response = await authorization.sendRequest(createPipelineRequest({ url, method: 'GET' }));
+        const body = response.bodyAsText ? (JSON.parse(response.bodyAsText) as { value?: PermissionSet[]; error?: { code?: string; message?: string } }) : {};
+        if (response.status >= 400) {
+          throw new ApiError('arm', {
+            kind: kindForStatus(response.status),
+            status: response.status,
+            code: body.error?.code,
+            message: `Azure Resource Manager answered ${response.status}${body.error?.code ? ` ${body.error.code}` : ''}: ${body.error?.message ?? 'no message'}`,
+          });
+        }
+        return body.value ?? [];
+      }),
+    createRoleAssignment: (scope, name, { roleDefinitionId, principalId }) =>
+      call(async () =>
+        toRoleAssignment(
+          await authorization.roleAssignments.create(scope, name, { roleDefinitionId, principalId, principalType: 'ServicePrincipal' }),
+        ),
+      ),
+    getRoleAssignment: (scope, name) =>
+      call(async () => toRoleAssignment(await authorization.roleAssignments.get(scope, name))).catch((error: unknown) => {
+        if (error instanceof ApiError && error.status === 404) return undefined;
+        throw error;
+      }),
+    listRoleAssignments: (scope, principalId) =>
+      call(async () => {
+        const found: RoleAssignment[] = [];
+        for await (const a of authorization.roleAssignments.listForScope(scope, { filter: `principalId eq '${principalId}'` })) {
+          if (a.scope === undefined || a.scope.toLowerCase() === scope.toLowerCase()) found.push(toRoleAssignment(a));
+        }
+        return found;
+      }),
+    deleteRoleAssignment: (scope, name) =>
+      call(async () => {
+        await authorization.roleAssignments.delete(scope, name);
+      }),
+  };
+}
+
+function toSubscription(s: { subscriptionId?: string; displayName?: string; state?: string; tenantId?: string }): Subscription {
+  return { subscriptionId: s.subscriptionId ?? '', displayName: s.displayName ?? '', state: s.state ?? 'Unknown', tenantId: s.tenantId };
+}
+
+function toRoleAssignment(a: { id?: string; name?: string; roleDefinitionId?: string; principalId?: string }): RoleAssignment {
+  return { id: a.id ?? '', name: a.name ?? '', roleDefinitionId: a.roleDefinitionId ?? '', principalId: a.principalId ?? '' };
+}
+
+/** ARM's error body is `{error:{code,message}}`; the pipeline turns it into a RestError carrying both. */
+function armError(error: unknown): unknown {
+  if (error instanceof ApiError) return error;
+  // `instanceof RestError` fails across the two copies of the pipeline the SDKs load (design.md §6).
+  const rest = error as { name?: string; statusCode?: number; code?: string; message?: string };
+  if (rest?.name !== 'RestError' || typeof rest.statusCode !== 'number') return error;
+  return new ApiError(
+    'arm',
+    {
+      kind: kindForStatus(rest.statusCode),
+      status: rest.statusCode,
+      code: rest.code,
+      message: `Azure Resource Manager answered ${rest.statusCode}${rest.code ? ` ${rest.code}` : ''}: ${rest.message ?? 'no message'}`,
+    },
+    { cause: error },
+  );
+}

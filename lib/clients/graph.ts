@@ -1,0 +1,129 @@
+import type { TokenCredential } from '@azure/identity';
+import type { Client, GraphError } from '@microsoft/microsoft-graph-client';
+import { ApiError, kindForStatus } from '../errors.ts';
+
+export interface Application {
+  id: string;
+  appId: string;
+  uniqueName?: string;
+  displayName: string;
+  passwordCredentials: PasswordCredential[];
+}
+
+export interface PasswordCredential {
+  keyId: string;
+  displayName: string | null;
+  endDateTime: string;
+}
+
+export interface NewPassword extends PasswordCredential {
+  secretText: string;
+}
+
+export interface ServicePrincipal {
+  id: string;
+  appId: string;
+}
+
+/** The Microsoft Graph calls the steps make; every failure comes out as an ApiError('graph'). */
+export interface GraphApi {
+  tenant(): Promise<{ id: string; displayName: string }>;
+  /** Find-or-create by the immutable alternate key uniqueName (application-upsert.md). */
+  upsertApplication(uniqueName: string, displayName: string): Promise<{ application: Application; created: boolean }>;
+  getApplication(objectId: string): Promise<Application>;
+  addPassword(applicationObjectId: string, displayName: string, endDateTime: string): Promise<NewPassword>;
+  removePassword(applicationObjectId: string, keyId: string): Promise<void>;
+  /** Find-or-create by appId (serviceprincipal-upsert.md). */
+  upsertServicePrincipal(appId: string): Promise<{ servicePrincipal: ServicePrincipal; created: boolean }>;
+  getServicePrincipal(objectId: string): Promise<ServicePrincipal>;
+  deleteApplication(objectId: string): Promise<void>;
+  deleteServicePrincipal(objectId: string): Promise<void>;
+}
+
+const APP_FIELDS = 'id,appId,uniqueName,displayName,passwordCredentials';
+
+export async function createGraphApi(credential: TokenCredential, graphEndpoint: string): Promise<GraphApi> {
+  const [{ Client }, { TokenCredentialAuthenticationProvider }] = await Promise.all([
+    import('@microsoft/microsoft-graph-client'),
+    import('@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js'),
+  ]);
+  const client: Client = Client.initWithMiddleware({
+    authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: [`${graphEndpoint}/.default`] }),
+    baseUrl: `${graphEndpoint}/`,
+    // The client attaches the token only to hosts it knows; other clouds and the emulator must be listed.
+    customHosts: new Set([new URL(graphEndpoint).hostname]),
+  });
+  const call = <T>(request: () => Promise<T>) => request().catch((error: unknown) => Promise.reject(graphError(error)));
+  const key = (value: string) => `'${value.replace(/'/g, "''")}'`;
+
+  const getApplication = (path: string) =>
+    call(() => client.api(path).version('v1.0').select(APP_FIELDS).get() as Promise<Application>);
+  const getServicePrincipal = (path: string) =>
+    call(() => client.api(path).version('v1.0').select('id,appId').get() as Promise<ServicePrincipal>);
+
+  return {
+    async tenant() {
+      const result = (await call(() => client.api('/organization').version('v1.0').select('id,displayName').get())) as {
+        value: { id: string; displayName: string }[];
+      };
+      const organization = result.value[0];
+      if (!organization) throw new ApiError('graph', { kind: 'not-found', status: 200, message: 'Graph returned no organization for the signed-in identity.' });
+      return organization;
+    },
+    async upsertApplication(uniqueName, displayName) {
+      const path = `/applications(uniqueName=${key(uniqueName)})`;
+      const created = (await call(() =>
+        client.api(path).version('v1.0').header('Prefer', 'create-if-missing').patch({ displayName, signInAudience: 'AzureADMyOrg' }),
+      )) as Application | undefined;
+      // 201 carries the new object; 204 (it existed, and was updated) carries nothing.
+      if (created?.id) return { application: { ...created, passwordCredentials: created.passwordCredentials ?? [] }, created: true };
+      return { application: await getApplication(path), created: false };
+    },
+    getApplication: (objectId) => getApplication(`/applications/${objectId}`),
+    addPassword: (applicationObjectId, displayName, endDateTime) =>
+      call(() => client.api(`/applications/${applicationObjectId}/addPassword`).version('v1.0').post({ passwordCredential: { displayName, endDateTime } })),
+    async removePassword(applicationObjectId, keyId) {
+      await call(() => client.api(`/applications/${applicationObjectId}/removePassword`).version('v1.0').post({ keyId }));
+    },
+    async upsertServicePrincipal(appId) {
+      const path = `/servicePrincipals(appId=${key(appId)})`;
+      const created = (await call(() => client.api(path).version('v1.0').header('Prefer', 'create-if-missing').patch({}))) as
+        | ServicePrincipal
+        | undefined;
+      if (created?.id) return { servicePrincipal: created, created: true };
+      return { servicePrincipal: await getServicePrincipal(path), created: false };
+    },
+    getServicePrincipal: (objectId) => getServicePrincipal(`/servicePrincipals/${objectId}`),
+    async deleteApplication(objectId) {
+      await call(() => client.api(`/applications/${objectId}`).version('v1.0').delete());
+    },
+    async deleteServicePrincipal(objectId) {
+      await call(() => client.api(`/servicePrincipals/${objectId}`).version('v1.0').delete());
+    },
+  };
+}
+
+/** Graph's error body is `{error:{code,message,innerError,details}}`; GraphError keeps the inner object as JSON text. */
+function graphError(error: unknown): unknown {
+  const graph = error as Partial<GraphError>;
+  if (typeof graph.statusCode !== 'number' || graph.statusCode <= 0) return error;
+  let detailCodes: string[] = [];
+  try {
+    const body = typeof graph.body === 'string' ? JSON.parse(graph.body) : graph.body;
+    const inner = body?.error ?? body;
+    detailCodes = Array.isArray(inner?.details) ? inner.details.map((d: { code?: string }) => String(d.code)) : [];
+  } catch {
+    // A body that is not JSON (a proxy's HTML page) leaves only the status to go on.
+  }
+  return new ApiError(
+    'graph',
+    {
+      kind: kindForStatus(graph.statusCode),
+      status: graph.statusCode,
+      code: graph.code ?? undefined,
+      message: `Microsoft Graph answered ${graph.statusCode}${graph.code ? ` ${graph.code}` : ''}: ${graph.message ?? 'no message'}`,
+      detailCodes,
+    },
+    { cause: error },
+  );
+}

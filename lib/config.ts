@@ -1,0 +1,238 @@
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs, parseEnv } from 'node:util';
+import { UsageError } from './errors.ts';
+
+/** Public-cloud endpoints; each can be overridden from the environment (other clouds, the test emulator). */
+export const PUBLIC_CLOUD = {
+  authorityHost: 'https://login.microsoftonline.com',
+  arm: 'https://management.azure.com',
+  graph: 'https://graph.microsoft.com',
+  spot: 'https://api.spotinst.io',
+} as const;
+
+export type Endpoints = { [K in keyof typeof PUBLIC_CLOUD]: string };
+
+export interface Config {
+  accountId?: string;
+  subscriptionId?: string;
+  tenantId?: string;
+  /** The --state path, resolved; without it the state lives at `defaultStatePath`. */
+  statePath?: string;
+  cwd: string;
+  appName?: string;
+  secretExpiryMonths: number;
+  maxWaitSeconds: number;
+  yes: boolean;
+  json: boolean;
+  verbose: boolean;
+  help: boolean;
+  /** Prompts are allowed: stdin is a terminal and --yes was not given. */
+  interactive: boolean;
+  spotToken?: string;
+  endpoints: Endpoints;
+  /** Things worth saying before the run starts (they do not stop it). */
+  warnings: string[];
+}
+
+interface OptionSpec {
+  type: 'string' | 'boolean';
+  env?: string;
+  default?: string;
+  help: string;
+}
+
+/** Every option, its environment variable and default: the one list that parsing and --help share. */
+export const OPTIONS: Record<string, OptionSpec> = {
+  'account-id': { type: 'string', env: 'SPOTINST_ACCOUNT', help: 'Spot account to link (act- and 8 hex digits)' },
+  subscription: { type: 'string', env: 'AZURE_SUBSCRIPTION_ID', help: 'Azure subscription id; the only enabled one is used when omitted' },
+  state: { type: 'string', default: '.spot-azure-onboard/<account-id>.json', help: 'state file that makes runs resumable' },
+  'app-name': { type: 'string', default: 'Spot <account-id>', help: 'display name of the Entra ID application' },
+  'secret-expiry': { type: 'string', default: '12', help: 'client secret lifetime in whole months (1-24)' },
+  'max-wait': { type: 'string', default: '300', help: 'longest wait, in seconds, for Entra ID replication per step' },
+  'env-file': { type: 'string', default: '.env', help: 'file of environment variables to load (real ones win)' },
+  yes: { type: 'boolean', help: 'never prompt (implied when stdin is not a terminal)' },
+  json: { type: 'boolean', help: 'print one JSON object with the results on stdout; progress goes to stderr' },
+  verbose: { type: 'boolean', help: 'show stack traces and API details on failure' },
+  help: { type: 'boolean', help: 'show this help' },
+};
+
+const ACCOUNT_ID = /^act-[0-9a-f]{8}$/;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Entra ID accepts client secrets of up to 24 months through its portal; longer ones are a policy risk. */
+const MAX_SECRET_MONTHS = 24;
+/** Graph does not publish a displayName limit for applications; 120 keeps portal lists readable. */
+const MAX_APP_NAME = 120;
+
+export interface ConfigSources {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  cwd: string;
+  stdinIsTTY: boolean;
+}
+
+/** Flags, then environment (real, then the .env file), then defaults; all problems reported together. */
+export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSources): Config {
+  const problems: string[] = [];
+  const { values, unknown } = parseOptions(argv, problems);
+  const flag = (name: string) => values[name] as string | undefined;
+  const warnings: string[] = [];
+  const env = withEnvFile(realEnv, resolve(cwd, flag('env-file') ?? '.env'), flag('env-file') !== undefined, problems, warnings);
+  const pick = (name: string) => flag(name) ?? (OPTIONS[name]?.env ? env[OPTIONS[name].env] : undefined) ?? OPTIONS[name]?.default;
+
+  for (const name of unknown) {
+    const guess = closest(name, Object.keys(OPTIONS));
+    problems.push(`Unknown option --${name}${guess ? ` (did you mean --${guess}?)` : ''}.`);
+  }
+
+  const accountId = nonEmpty(pick('account-id'));
+  if (accountId !== undefined && !ACCOUNT_ID.test(accountId)) {
+    problems.push(`Spot account id "${accountId}" is malformed: it is "act-" followed by 8 hex digits, e.g. act-1234abcd (Spot console → Settings → Account).`);
+  }
+  const subscriptionId = nonEmpty(pick('subscription'));
+  if (subscriptionId !== undefined && !GUID.test(subscriptionId)) {
+    problems.push(`Subscription id "${subscriptionId}" is not a GUID (az account list --query "[].id" lists yours).`);
+  }
+  const tenantId = nonEmpty(env.AZURE_TENANT_ID);
+  if (tenantId !== undefined && !GUID.test(tenantId)) {
+    problems.push(`AZURE_TENANT_ID "${tenantId}" is not a GUID (az account show --query tenantId shows yours).`);
+  }
+  const secretExpiryMonths = wholeNumber(pick('secret-expiry'), '--secret-expiry', 1, MAX_SECRET_MONTHS, problems);
+  const maxWaitSeconds = wholeNumber(pick('max-wait'), '--max-wait', 0, 3600, problems);
+  const appName = flag('app-name');
+  if (appName !== undefined && (appName.trim() === '' || appName.length > MAX_APP_NAME)) {
+    problems.push(`--app-name must be 1 to ${MAX_APP_NAME} characters (got ${appName.length}).`);
+  }
+  const endpoints = {
+    authorityHost: endpoint(env.AZURE_AUTHORITY_HOST, PUBLIC_CLOUD.authorityHost, 'AZURE_AUTHORITY_HOST', problems),
+    arm: endpoint(env.AZURE_ARM_ENDPOINT, PUBLIC_CLOUD.arm, 'AZURE_ARM_ENDPOINT', problems),
+    graph: endpoint(env.AZURE_GRAPH_ENDPOINT, PUBLIC_CLOUD.graph, 'AZURE_GRAPH_ENDPOINT', problems),
+    spot: endpoint(env.SPOTINST_BASE_URL, PUBLIC_CLOUD.spot, 'SPOTINST_BASE_URL', problems),
+  };
+
+  const help = values.help === true;
+  if (problems.length > 0 && !help) throw new UsageError(problems);
+
+  const yes = values.yes === true || !stdinIsTTY;
+  const statePath = flag('state');
+  return Object.freeze({
+    accountId,
+    subscriptionId,
+    tenantId,
+    statePath: statePath === undefined ? undefined : resolve(cwd, statePath),
+    cwd,
+    appName: appName?.trim(),
+    secretExpiryMonths,
+    maxWaitSeconds,
+    yes,
+    json: values.json === true,
+    verbose: values.verbose === true,
+    help,
+    interactive: !yes,
+    spotToken: nonEmpty(env.SPOTINST_TOKEN),
+    endpoints: Object.freeze(endpoints),
+    warnings,
+  });
+}
+
+/** One state file per Spot account, in the directory the tool is run from. */
+export function statePathFor(config: Pick<Config, 'statePath' | 'cwd'>, accountId: string): string {
+  return config.statePath ?? resolve(config.cwd, '.spot-azure-onboard', `${accountId}.json`);
+}
+
+function parseOptions(argv: string[], problems: string[]) {
+  const options = Object.fromEntries(Object.entries(OPTIONS).map(([name, spec]) => [name, { type: spec.type }]));
+  const { values, tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
+  const unknown: string[] = [];
+  const stray: string[] = [];
+  let afterUnknown = false;
+  for (const token of tokens) {
+    if (token.kind === 'positional') {
+      // The value of a misspelt option ("--acount-id act-…") is not a second problem.
+      if (!afterUnknown) stray.push(token.value);
+      afterUnknown = false;
+      continue;
+    }
+    afterUnknown = false;
+    if (token.kind !== 'option') continue;
+    const spec = OPTIONS[token.name];
+    if (!spec) {
+      unknown.push(token.name);
+      afterUnknown = token.value === undefined;
+      continue;
+    }
+    if (spec.type === 'string' && (token.value === undefined || token.value === '')) problems.push(`--${token.name} needs a value.`);
+    if (spec.type === 'boolean' && token.value !== undefined) problems.push(`--${token.name} takes no value.`);
+  }
+  if (stray.length > 0) problems.push(`Unexpected argument${stray.length > 1 ? 's' : ''}: ${stray.join(' ')}.`);
+  return { values, unknown };
+}
+
+/** Variables in the real environment win over the file; a missing default .env is fine. */
+function withEnvFile(
+  env: Record<string, string | undefined>,
+  path: string,
+  named: boolean,
+  problems: string[],
+  warnings: string[],
+): Record<string, string | undefined> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if (named) problems.push(`--env-file ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`);
+    return env;
+  }
+  const fromFile = parseEnv(text) as Record<string, string>;
+  if (fromFile.SPOTINST_TOKEN && (statSync(path).mode & 0o004) !== 0) {
+    warnings.push(`${path} holds SPOTINST_TOKEN and is readable by every user on this machine; run: chmod 600 ${path}`);
+  }
+  return { ...fromFile, ...env };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function wholeNumber(raw: string | undefined, name: string, min: number, max: number, problems: string[]): number {
+  const value = Number(raw);
+  if (raw === undefined || !/^\d+$/.test(raw.trim()) || value < min || value > max) {
+    problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw ?? ''}").`);
+    return min;
+  }
+  return value;
+}
+
+function endpoint(raw: string | undefined, fallback: string, name: string, problems: string[]): string {
+  const value = nonEmpty(raw) ?? fallback;
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'https:') problems.push(`${name} must be an https:// address (got ${value}).`);
+  } catch {
+    problems.push(`${name} is not a URL (got ${value}).`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+/** The option a typo most likely meant, if any is close enough to suggest. */
+function closest(input: string, candidates: string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of candidates) {
+    const distance = editDistance(input, name);
+    if (!best || distance < best.distance) best = { name, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(input.length / 3)) ? best.name : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

@@ -1,0 +1,41 @@
+import { ApiError } from './errors.ts';
+
+/*
+ * The replication-lag failures Entra ID and ARM document (design.md §3). Each returns the reason to
+ * show while retrying, or undefined when the error is not lag and must not be retried.
+ */
+
+/** Graph 404 Request_ResourceNotFound on an object created moments ago. */
+export function newObjectNotFound(error: unknown): string | undefined {
+  return error instanceof ApiError && error.api === 'graph' && error.status === 404 && error.code === 'Request_ResourceNotFound'
+    ? 'waiting for Entra ID to replicate the new application'
+    : undefined;
+}
+
+/**
+ * Creating a service principal right after its application: 400 with detail NoBackingApplicationObject,
+ * or 403 "…must in the local tenant" (hashicorp/terraform-provider-azuread retries both).
+ */
+export function applicationNotReplicated(error: unknown): string | undefined {
+  if (!(error instanceof ApiError && error.api === 'graph')) return undefined;
+  const noBackingApp = error.status === 400 && (error.detailCodes.includes('NoBackingApplicationObject') || /does not reference a valid application object/i.test(error.message));
+  const localTenant = error.status === 403 && /local tenant/i.test(error.message);
+  return noBackingApp || localTenant ? 'waiting for Entra ID to replicate the application before creating its service principal' : undefined;
+}
+
+/** ARM 400 PrincipalNotFound: the role service has not seen the new service principal yet (Azure RBAC troubleshooting). */
+export function principalNotFound(error: unknown): string | undefined {
+  return error instanceof ApiError && error.api === 'arm' && error.status === 400 && error.code === 'PrincipalNotFound'
+    ? 'waiting for Entra ID to replicate the service principal to Azure RBAC'
+    : undefined;
+}
+
+/**
+ * Spot validates the credentials by signing in with them; a secret Entra ID has not propagated yet is
+ * refused with Entra's AADSTS7000215 "Invalid client secret" text (undocumented by Spot; design.md §3).
+ */
+export function secretNotPropagated(error: unknown): string | undefined {
+  return error instanceof ApiError && error.api === 'spot' && error.status === 400 && /AADSTS7000215|invalid client secret/i.test(error.message)
+    ? 'waiting for Entra ID to accept the new client secret'
+    : undefined;
+}

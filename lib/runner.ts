@@ -1,0 +1,35 @@
+import { interrupted, type Context } from './context.ts';
+import type { StateStore } from './state.ts';
+import type { Step } from './steps/step.ts';
+
+export function isDone(step: Step, ctx: Context): boolean {
+  return step.isDone ? step.isDone(ctx.state) : ctx.state.steps[step.id] !== undefined;
+}
+
+/**
+ * Walks the steps in order. A step recorded as done is skipped (its outputs come from the state); any
+ * other step runs, and its outputs are recorded only after it returns, so a crash mid-step means it
+ * runs again — which is why every step is find-or-create.
+ */
+export async function runSteps(ctx: Context, steps: Step[], store: StateStore): Promise<void> {
+  for (const record of Object.values(ctx.state.steps)) Object.assign(ctx.outputs, record.outputs);
+  for (const step of steps) {
+    if (ctx.signal.aborted) throw interrupted();
+    if (!step.always && isDone(step, ctx)) {
+      ctx.report.stepDone(step.id, 'already done');
+      continue;
+    }
+    ctx.report.stepStart(step.id, step.title);
+    let result;
+    try {
+      result = await step.run(ctx);
+    } catch (error) {
+      ctx.report.stepFailed(step.id, error instanceof Error ? error.message.split('\n')[0]! : String(error));
+      throw error;
+    }
+    ctx.state.steps[step.id] = { outputs: result.outputs, at: ctx.now().toISOString() };
+    Object.assign(ctx.outputs, result.outputs);
+    await store.save(ctx.state);
+    ctx.report.stepDone(step.id, result.summary);
+  }
+}

@@ -1,0 +1,156 @@
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { OnboardError } from './errors.ts';
+
+export const STATE_VERSION = 1;
+
+export interface StepRecord {
+  outputs: Record<string, string>;
+  at: string;
+}
+
+/** The client secret, held only between the `secret` and `link` steps. */
+export interface HeldSecret {
+  keyId: string;
+  value: string;
+}
+
+export interface State {
+  version: number;
+  accountId: string;
+  tenantId?: string;
+  subscriptionId?: string;
+  steps: Record<string, StepRecord>;
+  /** Set just before a request whose effect cannot be found again if its answer is lost (addPassword). */
+  pending?: Record<string, string>;
+  secret?: HeldSecret;
+}
+
+export function emptyState(accountId: string): State {
+  return { version: STATE_VERSION, accountId, steps: {} };
+}
+
+/**
+ * The state file: versioned JSON, written to a temp file and renamed into place (so a crash leaves
+ * the old or the new file, never half of one), mode 0600, with the previous version kept as `.bak`
+ * and a lock file so two runs cannot share it.
+ */
+export class StateStore {
+  readonly path: string;
+  #lockHeld = false;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  get lockPath(): string {
+    return `${this.path}.lock`;
+  }
+
+  get backupPath(): string {
+    return `${this.path}.bak`;
+  }
+
+  /** Reads the state for `accountId`; a missing file is an empty state. Refuses files it must not touch. */
+  async load(accountId: string, tenantId?: string): Promise<State> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(accountId);
+      throw new OnboardError('state', `Cannot read the state file ${this.path}: ${(error as Error).message}.`,
+        'Check its permissions, or pass --state with another path.');
+    }
+    let state: State;
+    try {
+      state = JSON.parse(text) as State;
+      if (typeof state !== 'object' || state === null || typeof state.steps !== 'object') throw new Error('not a state object');
+    } catch {
+      throw new OnboardError('state', `The state file ${this.path} is not valid JSON state; it was left untouched.`,
+        `Restore it from ${this.backupPath} if that is intact, or move it away to start over (objects already created are found again by their unique name).`);
+    }
+    if (typeof state.version !== 'number' || state.version > STATE_VERSION) {
+      throw new OnboardError('state', `The state file ${this.path} has version ${String(state.version)}, newer than this tool understands (${STATE_VERSION}).`,
+        'Update spot-azure-onboard (git pull && npm ci) and run again.');
+    }
+    if (state.accountId !== accountId) {
+      throw new OnboardError('state', `The state file ${this.path} belongs to Spot account ${state.accountId}, not ${accountId}.`,
+        'Pass --state with a different path for this account, or the --account-id the file was made for.');
+    }
+    if (tenantId && state.tenantId && state.tenantId !== tenantId) {
+      throw new OnboardError('state', `The state file ${this.path} was made in Azure tenant ${state.tenantId}, but you are signed in to tenant ${tenantId}.`,
+        'Sign in to the tenant the file was made for (az login --tenant …), or pass --state with a different path.');
+    }
+    return state;
+  }
+
+  async save(state: State): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    await this.#keepBackup();
+    // One fixed temp name: a temp file left by a crash is replaced by the next write, not left beside it.
+    const temp = join(dirname(this.path), `.${basename(this.path)}.tmp`);
+    await rm(temp, { force: true });
+    await writeFile(temp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+    await rename(temp, this.path);
+  }
+
+  /** The previous state, without any secret: backups are state too and must not outlive the secret. */
+  async #keepBackup(): Promise<void> {
+    let previous: State;
+    try {
+      previous = JSON.parse(await readFile(this.path, 'utf8')) as State;
+    } catch {
+      return;
+    }
+    delete previous.secret;
+    await rm(this.backupPath, { force: true });
+    await writeFile(this.backupPath, `${JSON.stringify(previous, null, 2)}\n`, { mode: 0o600 });
+  }
+
+  /** Takes the lock, or explains who holds it. A lock left by a process that no longer runs is taken over. */
+  async lock(): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const handle = await open(this.lockPath, 'wx', 0o600);
+        await handle.writeFile(JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
+        await handle.close();
+        this.#lockHeld = true;
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = await this.#lockHolder();
+      if (holder !== undefined && isRunning(holder)) {
+        throw new OnboardError('state', `Another run (pid ${holder}) is using the state file ${this.path}.`,
+          `Wait for it to finish, or stop it; if no such run exists, delete ${this.lockPath}.`);
+      }
+      await rm(this.lockPath, { force: true });
+    }
+    throw new OnboardError('state', `Could not take the lock ${this.lockPath}.`, 'Another run started at the same moment; try again.');
+  }
+
+  async unlock(): Promise<void> {
+    if (!this.#lockHeld) return;
+    this.#lockHeld = false;
+    await rm(this.lockPath, { force: true });
+  }
+
+  async #lockHolder(): Promise<number | undefined> {
+    try {
+      const { pid } = JSON.parse(await readFile(this.lockPath, 'utf8')) as { pid?: unknown };
+      return typeof pid === 'number' ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

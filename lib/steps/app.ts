@@ -1,0 +1,38 @@
+import { ApiError } from '../errors.ts';
+import type { Step } from './step.ts';
+
+/** The application's immutable alternate key: derived from the Spot account, so every run finds the same app. */
+export function uniqueNameFor(accountId: string): string {
+  return `spot-azure-onboard-${accountId}`;
+}
+
+export function appNameFor(accountId: string, appName: string | undefined): string {
+  return appName ?? `Spot ${accountId}`;
+}
+
+/** Find-or-create the Entra ID application, keyed on uniqueName, never on the display name. */
+export const app: Step = {
+  id: 'app',
+  title: 'Register the Entra ID application',
+  async run(ctx) {
+    const graph = await ctx.clients.graph();
+    const displayName = appNameFor(ctx.accountId, ctx.config.appName);
+    let result;
+    try {
+      result = await graph.upsertApplication(uniqueNameFor(ctx.accountId), displayName);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 403 && error.code === 'Authorization_RequestDenied') {
+        throw error.withHint(
+          'Ask an administrator to turn on "Users can register applications" (Entra ID → User settings) or to give you the Application Developer role, then run again.',
+          'You may not register applications in this tenant (Graph 403 Authorization_RequestDenied).',
+        );
+      }
+      throw error;
+    }
+    const { application, created } = result;
+    return {
+      outputs: { appId: application.appId, applicationObjectId: application.id, appName: application.displayName, uniqueName: uniqueNameFor(ctx.accountId) },
+      summary: `${created ? 'created' : 'reused'} application ${application.displayName} (appId ${application.appId})`,
+    };
+  },
+};

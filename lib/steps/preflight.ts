@@ -1,0 +1,110 @@
+import { checkSignIn } from '../clients/credential.ts';
+import type { Subscription } from '../clients/arm.ts';
+import type { SpotAccount } from '../clients/spot.ts';
+import type { Context } from '../context.ts';
+import { ApiError, OnboardError } from '../errors.ts';
+import { allows, ROLE_ASSIGNMENT_WRITE } from '../permissions.ts';
+import type { Step } from './step.ts';
+
+/**
+ * Read-only checks, in the order a user would fix them: Spot token and account, Azure sign-in, the
+ * subscription, the right to assign roles on it. Nothing is created until all of them pass.
+ */
+export const preflight: Step = {
+  id: 'preflight',
+  title: 'Check the Spot token, Azure sign-in and the subscription',
+  always: true,
+  async run(ctx) {
+    // Start signing in while Spot answers: the SDKs take a while to load.
+    const credential = ctx.clients.credential();
+    credential.catch(() => {});
+    const account = await checkSpotAccount(ctx);
+    await checkSignIn(await credential, ctx.config.endpoints);
+    const subscription = await checkSubscription(ctx);
+    if (!ctx.state.steps.role) await checkCanAssignRoles(ctx, subscription.subscriptionId);
+    return {
+      outputs: {
+        accountId: account.accountId,
+        accountName: account.name,
+        subscriptionId: subscription.subscriptionId,
+        subscriptionName: subscription.displayName,
+        ...(subscription.tenantId ? { subscriptionTenantId: subscription.tenantId } : {}),
+      },
+      summary: `Spot account ${account.accountId} (${account.name}); subscription ${subscription.displayName} (${subscription.subscriptionId}) is Enabled`,
+    };
+  },
+};
+
+async function checkSpotAccount(ctx: Context): Promise<SpotAccount> {
+  const spot = await ctx.clients.spot();
+  let accounts: SpotAccount[];
+  try {
+    accounts = await spot.listAccounts();
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      throw error.withHint(
+        'Create a new token in the Spot console (Settings → API → Permanent Tokens) and export it as SPOTINST_TOKEN.',
+        'The Spot API rejected SPOTINST_TOKEN (401): the token is invalid or expired.',
+      );
+    }
+    if (error instanceof ApiError && error.status === 403) {
+      throw error.withHint('Use a token of an Organization Admin: only they can list and link accounts.',
+        'The Spot API refused to list accounts (403): the token is not an Organization Admin token.');
+    }
+    throw error;
+  }
+  const account = accounts.find((a) => a.accountId === ctx.accountId);
+  if (!account) {
+    const visible = accounts.map((a) => `${a.accountId} (${a.name})`).join(', ') || 'none';
+    throw new OnboardError('not-found', `Spot account ${ctx.accountId} is not in the organization of this token. Accounts it can see: ${visible}.`,
+      'Pass one of those with --account-id, or use a token of the organization that owns the account.');
+  }
+  return account;
+}
+
+async function checkSubscription(ctx: Context): Promise<Subscription> {
+  const arm = await ctx.clients.arm();
+  const wanted = ctx.config.subscriptionId ?? ctx.state.subscriptionId;
+  if (ctx.state.subscriptionId && wanted !== ctx.state.subscriptionId) {
+    throw new OnboardError('state', `The state file links Spot account ${ctx.accountId} to subscription ${ctx.state.subscriptionId}, not ${wanted}.`,
+      'A Spot account holds one Azure subscription. Use another Spot account (and --state) for this subscription, or drop --subscription to finish the original one.');
+  }
+  if (wanted) {
+    let found: Subscription | undefined;
+    try {
+      found = await arm.getSubscription(wanted);
+    } catch (error) {
+      if (!(error instanceof ApiError && (error.status === 404 || error.status === 403))) throw error;
+    }
+    if (found?.state === 'Enabled') return found;
+    const visible = await arm.listSubscriptions();
+    const reason = found ? `is ${found.state}, not Enabled` : 'was not found, or you cannot see it';
+    throw new OnboardError('not-found', `Subscription ${wanted} ${reason}. Subscriptions you can see: ${describe(visible)}.`,
+      'Pass an Enabled subscription with --subscription, or sign in as a user who can see it (az login --tenant …).');
+  }
+  const visible = await arm.listSubscriptions();
+  const enabled = visible.filter((s) => s.state === 'Enabled');
+  if (enabled.length === 1) return enabled[0]!;
+  throw new OnboardError('invalid-input', enabled.length === 0
+    ? `No Enabled subscription is visible to this identity (seen: ${describe(visible)}).`
+    : `Several subscriptions are Enabled: ${describe(enabled)}.`,
+  enabled.length === 0 ? 'Sign in as a user with access to the subscription (az login), or enable it in the Azure portal.' : 'Choose one with --subscription <id> (or AZURE_SUBSCRIPTION_ID).');
+}
+
+async function checkCanAssignRoles(ctx: Context, subscriptionId: string): Promise<void> {
+  const arm = await ctx.clients.arm();
+  let permitted = false;
+  try {
+    permitted = allows(await arm.permissions(subscriptionId), ROLE_ASSIGNMENT_WRITE);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 403)) throw error;
+  }
+  if (!permitted) {
+    throw new OnboardError('forbidden', `You may not assign roles on subscription ${subscriptionId}: your roles there do not include ${ROLE_ASSIGNMENT_WRITE}.`,
+      'Ask for Owner or User Access Administrator on the subscription (Contributor is not enough), then run again.');
+  }
+}
+
+function describe(subscriptions: Subscription[]): string {
+  return subscriptions.map((s) => `${s.displayName} (${s.subscriptionId}, ${s.state})`).join(', ') || 'none';
+}

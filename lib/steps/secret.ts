@@ -1,0 +1,53 @@
+import { ApiError } from '../errors.ts';
+import { newObjectNotFound } from '../lag.ts';
+import { retryOnLag } from '../retry.ts';
+import { SECRET_DISPLAY_NAME, secretEndDate } from '../secrets.ts';
+import { need, type Step } from './step.ts';
+
+/**
+ * Adds one client secret with an explicit end date. addPassword is the one call that cannot be found
+ * again if its answer is lost, so the state notes it before sending; a later run then knows a secret
+ * it never saw may exist, and the link step removes it once the new one is in Spot.
+ */
+export const secret: Step = {
+  id: 'secret',
+  title: 'Add a client secret',
+  // The secret value is only held until Spot has it; without it (and without a link) a new one is needed.
+  isDone: (state) => state.steps.secret !== undefined && (state.secret !== undefined || state.steps.link !== undefined),
+  async run(ctx) {
+    const graph = await ctx.clients.graph();
+    const applicationObjectId = need(ctx, 'applicationObjectId');
+    const pending = (ctx.state.pending ??= {});
+    if (pending.addPassword || ctx.state.steps.secret) pending.strays = 'possible';
+    pending.addPassword = ctx.now().toISOString();
+    await ctx.saveState();
+
+    const endDateTime = secretEndDate(ctx.now(), ctx.config.secretExpiryMonths);
+    let created;
+    try {
+      created = await retryOnLag(this.id, ctx.lagSchedule, newObjectNotFound,
+        () => graph.addPassword(applicationObjectId, SECRET_DISPLAY_NAME, endDateTime), { sleep: ctx.sleep, report: ctx.report });
+    } catch (error) {
+      throw explainPolicy(error, ctx.config.secretExpiryMonths);
+    }
+    ctx.redactor.add(created.secretText);
+    ctx.state.secret = { keyId: created.keyId, value: created.secretText };
+    delete pending.addPassword;
+    return {
+      outputs: { secretKeyId: created.keyId, secretExpiresAt: created.endDateTime },
+      summary: `added client secret ${created.keyId}, valid until ${created.endDateTime.slice(0, 10)}`,
+    };
+  },
+};
+
+/** Tenant app-management policies refuse long-lived or any password credentials (design.md §3). */
+function explainPolicy(error: unknown, months: number): unknown {
+  if (!(error instanceof ApiError && error.api === 'graph' && error.status === 400)) return error;
+  if (error.code === 'CredentialInvalidLifetimeAsPerAppPolicy' || /lifetime/i.test(error.message)) {
+    return error.withHint(`Your tenant's app management policy limits secret lifetimes; run again with a shorter --secret-expiry (now ${months} months), e.g. --secret-expiry 6.`);
+  }
+  if (/credential type not allowed/i.test(error.message)) {
+    return error.withHint('Your tenant blocks client secrets for applications (app management policy). Ask an administrator for an exemption for this app; Spot needs a client secret.');
+  }
+  return error;
+}

@@ -1,0 +1,71 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { OnboardError } from '../lib/errors.ts';
+import { emptyState, StateStore } from '../lib/state.ts';
+import { rejects } from './helpers.ts';
+
+const fresh = () => new StateStore(join(mkdtempSync(join(tmpdir(), 'state-test-')), 'nested', 'act-1234abcd.json'));
+const isStateError = (fragment: string) => (e: unknown) => e instanceof OnboardError && e.kind === 'state' && `${e.message} ${e.hint}`.includes(fragment);
+
+test('a missing file is an empty state', async () => {
+  assert.equal(await fresh().load('act-1234abcd'), emptyState('act-1234abcd'));
+});
+
+test('writes versioned JSON with mode 0600 and leaves no temp file', async () => {
+  const store = fresh();
+  const state = emptyState('act-1234abcd');
+  state.steps.app = { outputs: { appId: 'a' }, at: 'now' };
+  await store.save(state);
+  await store.save(state);
+  assert.is(statSync(store.path).mode & 0o777, 0o600);
+  assert.is(statSync(store.backupPath).mode & 0o777, 0o600);
+  assert.equal(JSON.parse(readFileSync(store.path, 'utf8')), state);
+  assert.equal(readdirSync(join(store.path, '..')).sort(), ['act-1234abcd.json', 'act-1234abcd.json.bak']);
+  assert.equal(await store.load('act-1234abcd'), state);
+});
+
+test('the backup never keeps the client secret', async () => {
+  const store = fresh();
+  const state = emptyState('act-1234abcd');
+  state.secret = { keyId: 'k', value: 'very-secret-value' };
+  await store.save(state);
+  await store.save(state);
+  assert.ok(readFileSync(store.path, 'utf8').includes('very-secret-value'));
+  assert.not.ok(readFileSync(store.backupPath, 'utf8').includes('very-secret-value'));
+});
+
+test('refuses a corrupt, newer or foreign state file and leaves it untouched', async () => {
+  const store = fresh();
+  await store.save(emptyState('act-1234abcd'));
+  writeFileSync(store.path, '{ not json');
+  await rejects(store.load('act-1234abcd'), isStateError('not valid JSON'));
+  assert.is(readFileSync(store.path, 'utf8'), '{ not json');
+
+  writeFileSync(store.path, JSON.stringify({ ...emptyState('act-1234abcd'), version: 99 }));
+  await rejects(store.load('act-1234abcd'), isStateError('newer than this tool'));
+
+  writeFileSync(store.path, JSON.stringify(emptyState('act-9999ffff')));
+  await rejects(store.load('act-1234abcd'), isStateError('belongs to Spot account act-9999ffff'));
+
+  writeFileSync(store.path, JSON.stringify({ ...emptyState('act-1234abcd'), tenantId: 't1' }));
+  await rejects(store.load('act-1234abcd', 't2'), isStateError('made in Azure tenant t1'));
+});
+
+test('a second holder is refused while the first runs; a dead holder’s lock is taken over', async () => {
+  const first = fresh();
+  await first.lock();
+  const second = new StateStore(first.path);
+  await rejects(second.lock(), isStateError(`pid ${process.pid}`));
+  await first.unlock();
+  assert.not.ok(existsSync(first.lockPath));
+
+  writeFileSync(first.lockPath, JSON.stringify({ pid: 2 ** 22 + 12345 }));
+  await second.lock();
+  assert.is(JSON.parse(readFileSync(first.lockPath, 'utf8')).pid, process.pid);
+  await second.unlock();
+});
+
+test.run();
