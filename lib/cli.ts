@@ -38,7 +38,8 @@ export async function runCli(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const progress = out(options.json() ? process.stderr : process.stdout);
+    // Chosen per line: --json is only known once the options are parsed inside `main`.
+    const progress = (text: string) => out(options.json() ? process.stderr : process.stdout)(text);
     await main({
       redactor,
       report: lineReporter({ write: progress }),

@@ -1,0 +1,51 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Emulator } from '../emulator/server.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const tsx = import.meta.resolve('tsx');
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A fresh working directory: its own .spot-azure-onboard/ state and no .env. */
+export function workdir(): string {
+  return mkdtempSync(join(tmpdir(), 'onboard-e2e-'));
+}
+
+/** The environment of a user pointed at the emulator, with nothing inherited that could reach real Azure or Spot. */
+export function cliEnv(emulator: Emulator, extra: Record<string, string | undefined> = {}): Record<string, string> {
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(AZURE_|SPOTINST_|MSAL_|IDENTITY_|FORCE_COLOR$)/.test(k)),
+  ) as Record<string, string>;
+  // Only the environment credential can succeed here; excluding the developer tools keeps a failed
+  // sign-in from probing managed identity at 169.254.169.254.
+  const merged: Record<string, string | undefined> = { ...inherited, ...emulator.env, AZURE_TOKEN_CREDENTIALS: 'EnvironmentCredential', ...extra };
+  return Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** Starts a script from scripts/ as a user would, without a terminal on stdin. */
+export function startCli(script: string, args: string[], options: { env: Record<string, string>; cwd: string }): { child: ChildProcess; done: Promise<CliRun> } {
+  const child = spawn(process.execPath, ['--import', tsx, join(root, 'scripts', script), ...args], {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const done = new Promise<CliRun>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { child, done };
+}
+
+export function runCli(script: string, args: string[], options: { env: Record<string, string>; cwd: string }): Promise<CliRun> {
+  return startCli(script, args, options).done;
+}

@@ -1,0 +1,104 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startEmulator, type Emulator } from '../emulator/server.ts';
+import { cliEnv, runCli, workdir } from './cli.ts';
+
+const CONTRIBUTOR = 'b24988ac-6180-42a0-ab88-20f7382dd24c';
+
+let emulator: Emulator;
+test.before(async () => {
+  emulator = await startEmulator();
+});
+test.after(() => emulator.close());
+
+function provision(cwd: string, args: string[] = [], extra: Record<string, string | undefined> = {}) {
+  return runCli('provision.ts', args, { env: cliEnv(emulator, extra), cwd });
+}
+
+/** Everything the tool made, read from the emulator (the caller's own role assignment excluded). */
+function made() {
+  const { store } = emulator;
+  const principalIds = new Set(store.servicePrincipals.map((sp) => sp.id));
+  return {
+    apps: store.applications,
+    sps: store.servicePrincipals,
+    assignments: store.roleAssignments.filter((a) => principalIds.has(a.principalId)),
+    credentials: store.spot.credentials.get(emulator.env.SPOTINST_ACCOUNT!),
+  };
+}
+
+function allSecrets(): string[] {
+  return emulator.store.applications.flatMap((a) => a.passwordCredentials.map((p) => p.secretText));
+}
+
+test('a fresh run makes exactly one of everything and links Spot to it', async () => {
+  const cwd = workdir();
+  const run = await provision(cwd, ['--verbose']);
+  assert.is(run.code, 0, run.stderr);
+  const { apps, sps, assignments, credentials } = made();
+  assert.is(apps.length, 1);
+  const app = apps[0]!;
+  assert.is(app.uniqueName, `spot-azure-onboard-${emulator.env.SPOTINST_ACCOUNT}`);
+  assert.is(sps.length, 1);
+  assert.is(sps[0]!.appId, app.appId);
+  assert.is(app.passwordCredentials.length, 1);
+  const password = app.passwordCredentials[0]!;
+  assert.is(password.displayName, 'spot-azure-onboard');
+  const months = (Date.parse(password.endDateTime) - Date.now()) / (30.44 * 86_400_000);
+  assert.ok(months > 11.5 && months < 12.5, `secret lifetime ${months} months`);
+  assert.is(assignments.length, 1);
+  const assignment = assignments[0]!;
+  assert.ok(assignment.roleDefinitionId.endsWith(CONTRIBUTOR));
+  assert.is(assignment.scope, `/subscriptions/${emulator.env.AZURE_SUBSCRIPTION_ID}`);
+  assert.is(assignment.principalType, 'ServicePrincipal');
+  assert.is(assignment.principalId, sps[0]!.id);
+  assert.ok(credentials);
+  assert.is(credentials!.clientId, app.appId);
+  assert.is(credentials!.tenantId, emulator.store.tenant.id);
+  assert.is(credentials!.subscriptionId, emulator.env.AZURE_SUBSCRIPTION_ID);
+  assert.is(credentials!.clientSecret, password.secretText);
+  assert.is(credentials!.expirationDate, password.endDateTime);
+
+  assert.match(run.stdout, `appId ${app.appId}`);
+  assert.match(run.stdout, 'secret expires');
+  for (const secret of [password.secretText, emulator.env.SPOTINST_TOKEN!, emulator.env.AZURE_CLIENT_SECRET!]) {
+    assert.not.ok(run.stdout.includes(secret) || run.stderr.includes(secret), 'a secret was printed');
+  }
+
+  const dir = join(cwd, '.spot-azure-onboard');
+  for (const file of readdirSync(dir)) {
+    const path = join(dir, file);
+    assert.is(statSync(path).mode & 0o777, 0o600, `${file} mode`);
+    assert.not.ok(readFileSync(path, 'utf8').includes(password.secretText), `${file} holds the secret`);
+  }
+  const state = JSON.parse(readFileSync(join(dir, `${emulator.env.SPOTINST_ACCOUNT}.json`), 'utf8'));
+  assert.is(state.version, 1);
+  assert.is(state.secret, undefined);
+  assert.equal(Object.keys(state.steps), ['preflight', 'tenant', 'subscription', 'app', 'service-principal', 'secret', 'role', 'link']);
+
+  emulator.resetCounters();
+  const again = await provision(cwd);
+  assert.is(again.code, 0, again.stderr);
+  assert.equal(emulator.mutating(), [], 'the second run changed something');
+  assert.is(made().apps[0]!.passwordCredentials.length, 1);
+  assert.match(again.stdout, 'already done');
+});
+
+test('--json prints one object with the documented fields and no secret', async () => {
+  const run = await provision(workdir(), ['--json']);
+  assert.is(run.code, 0, run.stderr);
+  const result = JSON.parse(run.stdout);
+  const app = emulator.store.applications[0]!;
+  assert.equal(Object.keys(result).sort(), [
+    'accountId', 'appId', 'applicationObjectId', 'roleAssignmentId', 'secretExpiresAt', 'secretKeyId', 'servicePrincipalId', 'subscriptionId', 'tenantId',
+  ]);
+  assert.is(result.appId, app.appId);
+  assert.is(result.applicationObjectId, app.id);
+  assert.is(result.servicePrincipalId, emulator.store.servicePrincipals[0]!.id);
+  assert.ok(result.roleAssignmentId.startsWith(`/subscriptions/${emulator.env.AZURE_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleAssignments/`));
+  for (const secret of allSecrets()) assert.not.ok(run.stdout.includes(secret) || run.stderr.includes(secret));
+});
+
+test.run();
