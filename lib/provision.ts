@@ -67,7 +67,14 @@ export async function provision(config: Config, deps: ProvisionDeps): Promise<Pr
       saveState: () => store.save(state),
       signal: deps.signal,
     };
-    await runSteps(ctx, PROVISION_STEPS, store);
+    try {
+      await runSteps(ctx, PROVISION_STEPS, store);
+    } catch (error) {
+      if (error instanceof OnboardError && error.kind === 'interrupted') {
+        throw new OnboardError('interrupted', `Interrupted; the state is saved in ${store.path}.`, 'Run the same command again to resume where it stopped.');
+      }
+      throw error;
+    }
     const o = ctx.outputs;
     return {
       accountId,

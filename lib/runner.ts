@@ -27,9 +27,12 @@ export async function runSteps(ctx: Context, steps: Step[], store: StateStore): 
       ctx.report.stepFailed(step.id, error instanceof Error ? error.message.split('\n')[0]! : String(error));
       throw error;
     }
-    ctx.state.steps[step.id] = { outputs: result.outputs, at: ctx.now().toISOString() };
     Object.assign(ctx.outputs, result.outputs);
-    await store.save(ctx.state);
+    // Read-only checks leave nothing to record: the first write comes after the state's owner is confirmed.
+    if (!step.always) {
+      ctx.state.steps[step.id] = { outputs: result.outputs, at: ctx.now().toISOString() };
+      await store.save(ctx.state);
+    }
     ctx.report.stepDone(step.id, result.summary);
   }
 }

@@ -76,7 +76,7 @@ test('a fresh run makes exactly one of everything and links Spot to it', async (
   const state = JSON.parse(readFileSync(join(dir, `${emulator.env.SPOTINST_ACCOUNT}.json`), 'utf8'));
   assert.is(state.version, 1);
   assert.is(state.secret, undefined);
-  assert.equal(Object.keys(state.steps), ['preflight', 'tenant', 'subscription', 'app', 'service-principal', 'secret', 'role', 'link']);
+  assert.equal(Object.keys(state.steps), ['tenant', 'subscription', 'app', 'service-principal', 'secret', 'role', 'link']);
 
   emulator.resetCounters();
   const again = await provision(cwd);
