@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, parseEnv } from 'node:util';
+import { CREDENTIAL_SOURCE_CHOICES, isCredentialSourceChoice } from './clients/credential.ts';
 import { UsageError } from './errors.ts';
 
 /** Public-cloud endpoints; each can be overridden from the environment (other clouds, the test emulator). */
@@ -24,18 +25,24 @@ export interface Config {
   secretExpiryMonths: number;
   maxWaitSeconds: number;
   yes: boolean;
+  /** --yes itself was given (`yes` is also true without a terminal); destructive scripts ask for it explicitly. */
+  assumeYes: boolean;
+  /** deprovision only: delete the Spot account too. */
+  deleteSpotAccount: boolean;
   json: boolean;
   verbose: boolean;
   help: boolean;
   /** Prompts are allowed: stdin is a terminal and --yes was not given. */
   interactive: boolean;
   spotToken?: string;
+  /** AZURE_TOKEN_CREDENTIALS: which sources DefaultAzureCredential tries (it reads the variable itself). */
+  credentialSources?: string;
   endpoints: Endpoints;
   /** Things worth saying before the run starts (they do not stop it). */
   warnings: string[];
 }
 
-interface OptionSpec {
+export interface OptionSpec {
   type: 'string' | 'boolean';
   env?: string;
   default?: string;
@@ -57,6 +64,23 @@ export const OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', help: 'show this help' },
 };
 
+export type OptionTable = Record<string, OptionSpec>;
+
+/** The options of a script that looks after an existing link: a subset of OPTIONS, plus its own. */
+export function optionsFor(names: (keyof typeof OPTIONS)[], own: OptionTable = {}): OptionTable {
+  return { ...Object.fromEntries(names.map((name) => [name, OPTIONS[name]!])), ...own };
+}
+
+/** The options part of --help, from the table the script parses with. */
+export function optionsHelp(options: OptionTable): string {
+  return Object.entries(options)
+    .map(([name, o]) => {
+      const extra = [o.env && `env ${o.env}`, o.default && `default ${o.default}`].filter(Boolean).join('; ');
+      return `  --${`${name}${o.type === 'string' ? ' <value>' : ''}`.padEnd(24)} ${o.help}${extra ? ` (${extra})` : ''}`;
+    })
+    .join('\n');
+}
+
 const ACCOUNT_ID = /^act-[0-9a-f]{8}$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Entra ID accepts client secrets of up to 24 months through its portal; longer ones are a policy risk. */
@@ -71,17 +95,21 @@ export interface ConfigSources {
   stdinIsTTY: boolean;
 }
 
-/** Flags, then environment (real, then the .env file), then defaults; all problems reported together. */
-export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSources): Config {
+/**
+ * Flags, then environment (real, then the .env file), then defaults; all problems reported together.
+ * `accepted` is the script's own option table: only its flags are parsed; the rest come from env or defaults.
+ */
+export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSources, accepted: OptionTable = OPTIONS): Config {
   const problems: string[] = [];
-  const { values, unknown } = parseOptions(argv, problems);
-  const flag = (name: string) => values[name] as string | undefined;
+  const { values, unknown } = parseOptions(argv, accepted, problems);
+  // A string option without a value (`--subscription` last, `--app-name ''`) is reported as a problem, not used.
+  const flag = (name: string) => (typeof values[name] === 'string' && values[name] !== '' ? values[name] : undefined);
   const warnings: string[] = [];
   const env = withEnvFile(realEnv, resolve(cwd, flag('env-file') ?? '.env'), flag('env-file') !== undefined, problems, warnings);
   const pick = (name: string) => flag(name) ?? (OPTIONS[name]?.env ? env[OPTIONS[name].env] : undefined) ?? OPTIONS[name]?.default;
 
   for (const name of unknown) {
-    const guess = closest(name, Object.keys(OPTIONS));
+    const guess = closest(name, Object.keys(accepted));
     problems.push(`Unknown option --${name}${guess ? ` (did you mean --${guess}?)` : ''}.`);
   }
 
@@ -97,11 +125,15 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
   if (tenantId !== undefined && !GUID.test(tenantId)) {
     problems.push(`AZURE_TENANT_ID "${tenantId}" is not a GUID (az account show --query tenantId shows yours).`);
   }
+  const credentialSources = nonEmpty(env.AZURE_TOKEN_CREDENTIALS);
+  if (credentialSources !== undefined && !isCredentialSourceChoice(credentialSources)) {
+    problems.push(`AZURE_TOKEN_CREDENTIALS "${credentialSources}" is not one of: ${CREDENTIAL_SOURCE_CHOICES.join(', ')} (or unset it to try them all).`);
+  }
   const secretExpiryMonths = wholeNumber(pick('secret-expiry'), '--secret-expiry', 1, MAX_SECRET_MONTHS, problems);
   const maxWaitSeconds = wholeNumber(pick('max-wait'), '--max-wait', 0, 3600, problems);
   const appName = flag('app-name');
   if (appName !== undefined && (appName.trim() === '' || appName.length > MAX_APP_NAME)) {
-    problems.push(`--app-name must be 1 to ${MAX_APP_NAME} characters (got ${appName.length}).`);
+    problems.push(`--app-name must be 1 to ${MAX_APP_NAME} characters${appName.trim() === '' ? ', not blank' : ` (got ${appName.length})`}.`);
   }
   const endpoints = {
     authorityHost: endpoint(env.AZURE_AUTHORITY_HOST, PUBLIC_CLOUD.authorityHost, 'AZURE_AUTHORITY_HOST', problems),
@@ -125,11 +157,14 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
     secretExpiryMonths,
     maxWaitSeconds,
     yes,
+    assumeYes: values.yes === true,
+    deleteSpotAccount: values['delete-spot-account'] === true,
     json: values.json === true,
     verbose: values.verbose === true,
     help,
     interactive: !yes,
     spotToken: nonEmpty(env.SPOTINST_TOKEN),
+    credentialSources,
     endpoints: Object.freeze(endpoints),
     warnings,
   });
@@ -140,8 +175,8 @@ export function statePathFor(config: Pick<Config, 'statePath' | 'cwd'>, accountI
   return config.statePath ?? resolve(config.cwd, '.spot-azure-onboard', `${accountId}.json`);
 }
 
-function parseOptions(argv: string[], problems: string[]) {
-  const options = Object.fromEntries(Object.entries(OPTIONS).map(([name, spec]) => [name, { type: spec.type }]));
+function parseOptions(argv: string[], accepted: OptionTable, problems: string[]) {
+  const options = Object.fromEntries(Object.entries(accepted).map(([name, spec]) => [name, { type: spec.type }]));
   const { values, tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
   const unknown: string[] = [];
   const stray: string[] = [];
@@ -155,7 +190,7 @@ function parseOptions(argv: string[], problems: string[]) {
     }
     afterUnknown = false;
     if (token.kind !== 'option') continue;
-    const spec = OPTIONS[token.name];
+    const spec = accepted[token.name];
     if (!spec) {
       unknown.push(token.name);
       afterUnknown = token.value === undefined;

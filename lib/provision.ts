@@ -1,12 +1,7 @@
-import { abortableSleep, createClients, type Clients, type Context } from './context.ts';
 import type { Config } from './config.ts';
-import { statePathFor } from './config.ts';
 import { OnboardError } from './errors.ts';
-import type { Redactor } from './redact.ts';
-import type { Reporter } from './report.ts';
-import { defaultLagSchedule } from './retry.ts';
 import { runSteps } from './runner.ts';
-import { StateStore } from './state.ts';
+import { withSession, type SessionDeps } from './session.ts';
 import { app } from './steps/app.ts';
 import { link } from './steps/link.ts';
 import { preflight } from './steps/preflight.ts';
@@ -35,38 +30,12 @@ export interface ProvisionResult {
   statePath: string;
 }
 
-export interface ProvisionDeps {
-  report: Reporter;
-  redactor: Redactor;
-  signal: AbortSignal;
-  clients?: Clients;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => Date;
-}
-
-export async function provision(config: Config, deps: ProvisionDeps): Promise<ProvisionResult> {
-  const accountId = config.accountId;
-  if (!accountId) {
-    throw new OnboardError('usage', 'No Spot account given.', 'Pass --account-id act-… or set SPOTINST_ACCOUNT (Spot console → Settings → Account shows the id).');
-  }
-  const store = new StateStore(statePathFor(config, accountId));
-  await store.lock();
-  try {
-    const state = await store.load(accountId);
-    const ctx: Context = {
-      config,
-      accountId,
-      state,
-      outputs: {},
-      clients: deps.clients ?? createClients(config),
-      report: deps.report,
-      redactor: deps.redactor,
-      lagSchedule: { ...defaultLagSchedule, maxWaitMs: config.maxWaitSeconds * 1000 },
-      sleep: deps.sleep ?? abortableSleep(deps.signal),
-      now: deps.now ?? (() => new Date()),
-      saveState: () => store.save(state),
-      signal: deps.signal,
-    };
+export async function provision(config: Config, deps: SessionDeps): Promise<ProvisionResult> {
+  return withSession(config, deps, { lock: true }, async (ctx, store) => {
+    if (ctx.state.deprovisioned) {
+      throw new OnboardError('state', `The state file ${store.path} records a link that was deprovisioned on ${ctx.state.deprovisioned}; it is kept as the record of what was removed.`,
+        `To link Spot account ${ctx.accountId} again, move that file away (or pass --state with a new path) and run provision.ts again.`);
+    }
     try {
       await runSteps(ctx, PROVISION_STEPS, store);
     } catch (error) {
@@ -77,7 +46,7 @@ export async function provision(config: Config, deps: ProvisionDeps): Promise<Pr
     }
     const o = ctx.outputs;
     return {
-      accountId,
+      accountId: ctx.accountId,
       tenantId: o.tenantId!,
       subscriptionId: o.subscriptionId!,
       subscriptionName: o.subscriptionName!,
@@ -90,7 +59,5 @@ export async function provision(config: Config, deps: ProvisionDeps): Promise<Pr
       secretExpiresAt: o.secretExpiresAt!,
       statePath: store.path,
     };
-  } finally {
-    await store.unlock();
-  }
+  });
 }

@@ -24,6 +24,16 @@ export interface State {
   /** Set just before a request whose effect cannot be found again if its answer is lost (addPassword). */
   pending?: Record<string, string>;
   secret?: HeldSecret;
+  /** A secret rotation in progress (rotate-secret.ts); cleared when it finishes. */
+  rotation?: Rotation;
+  /** When deprovision.ts removed what this file records; provision refuses such a file. */
+  deprovisioned?: string;
+}
+
+export interface Rotation {
+  startedAt: string;
+  /** The tool's secrets in use when the rotation started: removed once Spot holds the new one. */
+  supersededKeyIds: string[];
 }
 
 export function emptyState(accountId: string): State {

@@ -1,5 +1,5 @@
 import { runCli } from '../lib/cli.ts';
-import { loadConfig, OPTIONS, type Config } from '../lib/config.ts';
+import { loadConfig, OPTIONS, optionsHelp, type Config } from '../lib/config.ts';
 import type { ProvisionResult } from '../lib/provision.ts';
 
 const HELP = `Link a Spot account to an Azure subscription: Entra ID app, service principal, client secret,
@@ -8,12 +8,7 @@ Contributor role, and the Spot credentials — safe to repeat and to interrupt.
 Usage: npx tsx scripts/provision.ts [options]
 
 Options:
-${Object.entries(OPTIONS)
-  .map(([name, o]) => {
-    const extra = [o.env && `env ${o.env}`, o.default && `default ${o.default}`].filter(Boolean).join('; ');
-    return `  --${`${name}${o.type === 'string' ? ' <value>' : ''}`.padEnd(24)} ${o.help}${extra ? ` (${extra})` : ''}`;
-  })
-  .join('\n')}
+${optionsHelp(OPTIONS)}
 
 Environment: SPOTINST_TOKEN (Spot API token, never a flag), AZURE_TENANT_ID, AZURE_CLIENT_ID and
 AZURE_CLIENT_SECRET (optional service principal sign-in; otherwise az login is used),

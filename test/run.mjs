@@ -1,14 +1,9 @@
 // `npm test`: prepare the emulator's certificate, then run every test file in one uvu process that
 // trusts it, and close with the "N passed, N failed" line CI counts. No test run is a failure.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { certEnv } from './cert-env.mjs';
 
-const cert = spawnSync(process.execPath, ['--import', 'tsx', 'test/emulator/cert.ts'], { encoding: 'utf8' });
-if (cert.status !== 0) {
-  process.stderr.write(`Could not prepare the test certificate:\n${cert.stderr}`);
-  process.exit(1);
-}
-// NODE_EXTRA_CA_CERTS is read once at start-up, so it is set for the runner and every CLI it spawns.
-const env = { ...process.env, NODE_EXTRA_CA_CERTS: cert.stdout.trim() };
+const env = certEnv();
 const pattern = process.argv[2] ?? '\\.test\\.ts$';
 const child = spawn(process.execPath, ['--import', 'tsx', 'node_modules/uvu/bin.js', 'test', pattern, '--no-color'], {
   env,

@@ -5,9 +5,40 @@ import type { Endpoints } from '../config.ts';
 /** Hosts whose instance metadata MSAL can discover; any other authority (a sovereign proxy, the emulator) must skip discovery. */
 const MICROSOFT_AUTHORITIES = ['login.microsoftonline.com', 'login.microsoftonline.us', 'login.chinacloudapi.cn', 'login.microsoft.com'];
 
+/** DefaultAzureCredential's chain in @azure/identity 4.13, in order, as a user would name each source. */
+const PRODUCTION_SOURCES: Record<string, string> = {
+  EnvironmentCredential: 'environment variables (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET)',
+  WorkloadIdentityCredential: 'workload identity',
+  ManagedIdentityCredential: 'managed identity',
+};
+const DEVELOPER_SOURCES: Record<string, string> = {
+  VisualStudioCodeCredential: 'Visual Studio Code',
+  AzureCliCredential: 'Azure CLI (az login)',
+  AzurePowerShellCredential: 'Azure PowerShell',
+  AzureDeveloperCliCredential: 'Azure Developer CLI',
+};
+const ALL_SOURCES = { ...PRODUCTION_SOURCES, ...DEVELOPER_SOURCES };
+
+/** The values AZURE_TOKEN_CREDENTIALS may take (any case); @azure/identity refuses others. */
+export const CREDENTIAL_SOURCE_CHOICES = ['prod', 'dev', ...Object.keys(ALL_SOURCES)];
+
+export function isCredentialSourceChoice(value: string): boolean {
+  return CREDENTIAL_SOURCE_CHOICES.some((choice) => choice.toLowerCase() === value.toLowerCase());
+}
+
+/** The sources DefaultAzureCredential tries, given AZURE_TOKEN_CREDENTIALS (`choice`). */
+export function credentialSources(choice: string | undefined): string[] {
+  const key = choice?.toLowerCase();
+  if (key === 'prod') return Object.values(PRODUCTION_SOURCES);
+  if (key === 'dev') return Object.values(DEVELOPER_SOURCES);
+  const named = Object.entries(ALL_SOURCES).find(([name]) => name.toLowerCase() === key);
+  return named ? [named[1]] : Object.values(ALL_SOURCES);
+}
+
 /**
  * The user's Azure identity through DefaultAzureCredential: environment (AZURE_CLIENT_ID/…), workload
- * identity, managed identity, Azure CLI (`az login`), Azure PowerShell, Azure Developer CLI.
+ * identity, managed identity, then the developer sign-ins (Azure CLI `az login` and others);
+ * AZURE_TOKEN_CREDENTIALS narrows the chain.
  */
 export async function createCredential(endpoints: Endpoints, tenantId: string | undefined): Promise<TokenCredential> {
   const { DefaultAzureCredential } = await import('@azure/identity');
@@ -22,22 +53,41 @@ export async function createCredential(endpoints: Endpoints, tenantId: string | 
 }
 
 /** Gets one token now, so a sign-in problem stops the run before anything changes. */
-export async function checkSignIn(credential: TokenCredential, endpoints: Endpoints): Promise<void> {
+export async function checkSignIn(credential: TokenCredential, endpoints: Endpoints, sourcesChoice: string | undefined): Promise<void> {
   try {
-    const token = await credential.getToken(`${endpoints.arm}/.default`);
+    // With CAE, as the ARM pipeline asks: @azure/identity keeps CAE tokens apart, so this token is then reused.
+    const token = await credential.getToken(`${endpoints.arm}/.default`, { enableCae: true });
     if (!token) throw new Error('no token was returned');
   } catch (error) {
+    const narrowed = sourcesChoice ? ` (as AZURE_TOKEN_CREDENTIALS=${sourcesChoice} asks)` : '';
     throw new OnboardError(
       'unauthorized',
-      `Azure sign-in failed. Credential sources tried: environment variables (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET), workload identity, managed identity, Azure CLI, Azure PowerShell and Azure Developer CLI. ${firstLine(error)}`,
+      `Azure sign-in failed: ${reasonOf(error)} Sources tried${narrowed}: ${credentialSources(sourcesChoice).join(', ')}.`,
       'Run "az login" (add --tenant <tenant-id> for a specific directory), or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET for a service principal.',
       { cause: error },
     );
   }
 }
 
-function firstLine(error: unknown): string {
+/**
+ * What went wrong, in a sentence or two. A credential that tried and failed throws alone (MSAL's text
+ * carries Entra's "AADSTSnnnn: …" sentence); when every source was unavailable, an
+ * AggregateAuthenticationError lists each one's reason.
+ */
+function reasonOf(error: unknown): string {
+  const causes = (error as { errors?: unknown[] } | undefined)?.errors;
+  if (Array.isArray(causes) && causes.length > 0) return [...new Set(causes.map(firstSentence))].join(' ');
+  return firstSentence(error);
+}
+
+function firstSentence(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  const line = message.split('\n').find((l) => l.trim() !== '') ?? '';
+  // MSAL's answer when the tenant's openid-configuration cannot be fetched: Entra says AADSTS90002 (no
+  // such tenant) there, but MSAL only passes on this code; a TLS failure looks the same (design.md §6).
+  if (message.includes('endpoints_resolution_error')) {
+    return 'the tenant\'s sign-in endpoints could not be resolved (MSAL endpoints_resolution_error): check that AZURE_TENANT_ID names an existing tenant and that AZURE_AUTHORITY_HOST is right for your cloud.';
+  }
+  const aadsts = /AADSTS\d+:.*?\.(?=\s|$)/.exec(message)?.[0];
+  const line = aadsts ?? /^.*?\S.*?(?:\.(?=\s|$)|$)/m.exec(message)?.[0]?.trim() ?? 'no reason given.';
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }

@@ -15,11 +15,11 @@ export const preflight: Step = {
   title: 'Check the Spot token, Azure sign-in and the subscription',
   always: true,
   async run(ctx) {
-    // Start signing in while Spot answers: the SDKs take a while to load.
+    // Load the SDKs and start signing in while Spot answers: loading takes longer than the request.
     const credential = ctx.clients.credential();
-    credential.catch(() => {});
+    for (const loading of [credential, ctx.clients.arm(), ctx.clients.graph()]) loading.catch(() => {});
     const account = await checkSpotAccount(ctx);
-    await checkSignIn(await credential, ctx.config.endpoints);
+    await checkSignIn(await credential, ctx.config.endpoints, ctx.config.credentialSources);
     const subscription = await checkSubscription(ctx);
     if (!ctx.state.steps.role) await checkCanAssignRoles(ctx, subscription.subscriptionId);
     return {

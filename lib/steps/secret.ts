@@ -1,3 +1,5 @@
+import type { NewPassword } from '../clients/graph.ts';
+import type { Context } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { newObjectNotFound } from '../lag.ts';
 import { retryOnLag } from '../retry.ts';
@@ -15,22 +17,13 @@ export const secret: Step = {
   // The secret value is only held until Spot has it; without it (and without a link) a new one is needed.
   isDone: (state) => state.steps.secret !== undefined && (state.secret !== undefined || state.steps.link !== undefined),
   async run(ctx) {
-    const graph = await ctx.clients.graph();
     const applicationObjectId = need(ctx, 'applicationObjectId');
     const pending = (ctx.state.pending ??= {});
     if (pending.addPassword || ctx.state.steps.secret) pending.strays = 'possible';
     pending.addPassword = ctx.now().toISOString();
     await ctx.saveState();
 
-    const endDateTime = secretEndDate(ctx.now(), ctx.config.secretExpiryMonths);
-    let created;
-    try {
-      created = await retryOnLag(this.id, ctx.lagSchedule, newObjectNotFound,
-        () => graph.addPassword(applicationObjectId, SECRET_DISPLAY_NAME, endDateTime), { sleep: ctx.sleep, report: ctx.report });
-    } catch (error) {
-      throw explainPolicy(error, ctx.config.secretExpiryMonths);
-    }
-    ctx.redactor.add(created.secretText);
+    const created = await addOwnSecret(ctx, this.id, applicationObjectId);
     ctx.state.secret = { keyId: created.keyId, value: created.secretText };
     delete pending.addPassword;
     return {
@@ -39,6 +32,21 @@ export const secret: Step = {
     };
   },
 };
+
+/** Adds a client secret under this tool's display name, with an explicit end date; its value is redacted from then on. */
+export async function addOwnSecret(ctx: Context, stepId: string, applicationObjectId: string): Promise<NewPassword> {
+  const graph = await ctx.clients.graph();
+  const endDateTime = secretEndDate(ctx.now(), ctx.config.secretExpiryMonths);
+  let created;
+  try {
+    created = await retryOnLag(stepId, ctx.lagSchedule, newObjectNotFound,
+      () => graph.addPassword(applicationObjectId, SECRET_DISPLAY_NAME, endDateTime), { sleep: ctx.sleep, report: ctx.report });
+  } catch (error) {
+    throw explainPolicy(error, ctx.config.secretExpiryMonths);
+  }
+  ctx.redactor.add(created.secretText);
+  return created;
+}
 
 /** Tenant app-management policies refuse long-lived or any password credentials (design.md §3). */
 function explainPolicy(error: unknown, months: number): unknown {

@@ -32,8 +32,12 @@ export function cliEnv(emulator: Emulator, extra: Record<string, string | undefi
 }
 
 /** Starts a script from scripts/ as a user would, without a terminal on stdin. */
-export function startCli(script: string, args: string[], options: { env: Record<string, string>; cwd: string }): { child: ChildProcess; done: Promise<CliRun> } {
-  const child = spawn(process.execPath, ['--import', tsx, join(root, 'scripts', script), ...args], {
+export function startCli(
+  script: string,
+  args: string[],
+  options: { env: Record<string, string>; cwd: string; nodeArgs?: string[] },
+): { child: ChildProcess; done: Promise<CliRun> } {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', tsx, join(root, 'scripts', script), ...args], {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -46,6 +50,6 @@ export function startCli(script: string, args: string[], options: { env: Record<
   return { child, done };
 }
 
-export function runCli(script: string, args: string[], options: { env: Record<string, string>; cwd: string }): Promise<CliRun> {
+export function runCli(script: string, args: string[], options: { env: Record<string, string>; cwd: string; nodeArgs?: string[] }): Promise<CliRun> {
   return startCli(script, args, options).done;
 }

@@ -91,8 +91,9 @@ test('replication lag of each documented kind is waited out, visibly, and nothin
   // The two service-principal lag errors cannot both be shown in one run; everything else can.
   const runs: { lag: Partial<EmulatorOptions['lag']>; lines: string[] }[] = [
     {
-      // The app's lag outlasts the service principal's, so addPassword still meets it.
-      lag: { appMs: 2_500, spNoBackingAppMs: 1_000, principalMs: 1_000, secretAcceptMs: 1_000 },
+      // Steps run app → service principal → secret → role → link, and each lag counts from its object's
+      // creation; each window outlasts the waits before it by a second or more, so every step meets its own.
+      lag: { spNoBackingAppMs: 500, appMs: 2_000, principalMs: 3_000, secretAcceptMs: 3_500 },
       lines: ['retrying service-principal', 'retrying secret', 'retrying role', 'retrying link'],
     },
     { lag: { spLocalTenantMs: 1_000 }, lines: ['retrying service-principal'] },

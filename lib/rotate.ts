@@ -1,0 +1,76 @@
+import type { Config } from './config.ts';
+import { OnboardError } from './errors.ts';
+import { runSteps } from './runner.ts';
+import { checkAzureSignIn, withSession, type SessionDeps } from './session.ts';
+import type { State } from './state.ts';
+import { rotateAddSecret } from './steps/rotate-add-secret.ts';
+import { rotateLink } from './steps/rotate-link.ts';
+import { rotateRemoveOld } from './steps/rotate-remove-old.ts';
+import type { Step } from './steps/step.ts';
+
+/** Add, link (and read back), then remove: the old secret goes only once Spot holds the new one. */
+export const ROTATE_STEPS: Step[] = [rotateAddSecret, rotateLink, rotateRemoveOld];
+
+/** What a finished rotation did; the fields of `--json`. Never the secret. */
+export interface RotationResult {
+  accountId: string;
+  appId: string;
+  secretKeyId: string;
+  secretExpiresAt: string;
+  /** The tool's secrets that were in use before and are now removed. */
+  replacedKeyIds: string[];
+  /** This run finished a rotation an earlier, interrupted run started. */
+  resumed: boolean;
+  statePath: string;
+}
+
+/**
+ * Replaces the link's client secret. Progress lives in the state file (`rotation` plus the steps'
+ * records, both cleared at the end), so a run interrupted anywhere is finished by the next one.
+ */
+export async function rotateSecret(config: Config, deps: SessionDeps): Promise<RotationResult> {
+  return withSession(config, deps, { lock: true }, async (ctx, store) => {
+    const { state } = ctx;
+    requireLink(state, store.path);
+    await checkAzureSignIn(ctx);
+    const resumed = state.rotation !== undefined;
+    if (state.rotation) {
+      ctx.report.info(`Finishing the rotation started at ${state.rotation.startedAt} by an interrupted run.`);
+    } else {
+      state.rotation = { startedAt: ctx.now().toISOString(), supersededKeyIds: [state.steps.secret!.outputs.secretKeyId!] };
+      await store.save(state);
+    }
+    await runSteps(ctx, ROTATE_STEPS, store);
+
+    const replacedKeyIds = state.rotation!.supersededKeyIds;
+    for (const step of ROTATE_STEPS) delete state.steps[step.id];
+    delete state.rotation;
+    await store.save(state);
+    const secret = state.steps.secret!.outputs;
+    return {
+      accountId: ctx.accountId,
+      appId: ctx.outputs.appId!,
+      secretKeyId: secret.secretKeyId!,
+      secretExpiresAt: secret.secretExpiresAt!,
+      replacedKeyIds,
+      resumed,
+      statePath: store.path,
+    };
+  });
+}
+
+/** Rotation starts from a finished link: one whose secret the state records and Spot holds. */
+function requireLink(state: State, path: string): void {
+  if (Object.keys(state.steps).length === 0) {
+    throw new OnboardError('state', `Nothing is recorded for Spot account ${state.accountId} in ${path}.`,
+      'Run this where you ran provision.ts, or pass --state with the state file it wrote; to link the account first, run provision.ts.');
+  }
+  if (state.deprovisioned) {
+    throw new OnboardError('state', `The link recorded in ${path} was deprovisioned on ${state.deprovisioned}; it has no secret to rotate.`,
+      'To link the account again, move the state file away and run provision.ts.');
+  }
+  if (!state.steps.link || !state.steps.secret?.outputs.secretKeyId) {
+    throw new OnboardError('state', `Provisioning of Spot account ${state.accountId} has not finished (${path} records no link yet).`,
+      'Run provision.ts again to finish it; it gives Spot a fresh secret, so no rotation is needed.');
+  }
+}

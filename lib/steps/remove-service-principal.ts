@@ -1,0 +1,15 @@
+import { removeGraphObject } from './remove-app.ts';
+import type { Step } from './step.ts';
+
+/** Deletes the service principal this tool made, by the object id in the state. */
+export const removeServicePrincipal: Step = {
+  id: 'remove-service-principal',
+  title: 'Delete the service principal',
+  async run(ctx) {
+    const id = ctx.outputs.servicePrincipalId;
+    if (!id) return { outputs: { servicePrincipalRemoval: 'kept' }, summary: 'no service principal was recorded' };
+    const graph = await ctx.clients.graph();
+    const result = await removeGraphObject(() => graph.deleteServicePrincipal(id));
+    return { outputs: { servicePrincipalRemoval: result }, summary: `${result === 'removed' ? 'deleted' : 'already gone:'} service principal ${id}` };
+  },
+};
