@@ -5,11 +5,11 @@ export interface RetrySchedule {
   maxWaitMs: number;
   /** First delay; each later one doubles, up to `maxDelayMs`. */
   initialDelayMs: number;
-  /** Kept near a second so a run ends within about a second of Azure catching up. */
+  /** Kept at half a second so a run ends within about half a second of Azure catching up. */
   maxDelayMs: number;
 }
 
-export const defaultLagSchedule: RetrySchedule = { maxWaitMs: 5 * 60_000, initialDelayMs: 250, maxDelayMs: 1_000 };
+export const defaultLagSchedule: RetrySchedule = { maxWaitMs: 5 * 60_000, initialDelayMs: 200, maxDelayMs: 500 };
 
 export interface RetryEffects {
   sleep: (ms: number) => Promise<void>;

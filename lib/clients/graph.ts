@@ -48,7 +48,8 @@ export async function createGraphApi(credential: TokenCredential, graphEndpoint:
     import('@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js'),
   ]);
   const client: Client = Client.initWithMiddleware({
-    authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: [`${graphEndpoint}/.default`] }),
+    // CAE tokens like the ARM pipeline's, so @azure/identity serves both from one token cache.
+    authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: [`${graphEndpoint}/.default`], getTokenOptions: { enableCae: true } }),
     baseUrl: `${graphEndpoint}/`,
     // The client attaches the token only to hosts it knows; other clouds and the emulator must be listed.
     customHosts: new Set([new URL(graphEndpoint).hostname]),
