@@ -1,6 +1,6 @@
 import { OnboardError, UsageError, type ErrorKind } from './errors.ts';
 import { Redactor } from './redact.ts';
-import { lineReporter, type Reporter } from './report.ts';
+import { lineReporter, liveReporter, type Reporter } from './report.ts';
 
 export interface CliIo {
   redactor: Redactor;
@@ -19,7 +19,7 @@ const INTERRUPT_GRACE_MS = 5_000;
  * one paragraph and an exit code (stack traces only with --verbose). Only this sets the exit code.
  */
 export async function runCli(
-  options: { json: () => boolean; verbose: () => boolean; secrets: (string | undefined)[] },
+  options: { json: () => boolean; verbose: () => boolean; plain?: () => boolean; secrets: (string | undefined)[] },
   main: (io: CliIo) => Promise<void>,
 ): Promise<void> {
   const redactor = new Redactor();
@@ -38,11 +38,9 @@ export async function runCli(
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    // Chosen per line: --json is only known once the options are parsed inside `main`.
-    const progress = (text: string) => out(options.json() ? process.stderr : process.stdout)(text);
     await main({
       redactor,
-      report: lineReporter({ write: progress }),
+      report: progressReporter(options, redactor),
       print: out(process.stdout),
       signal: controller.signal,
     });
@@ -54,6 +52,31 @@ export async function runCli(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * Chosen at the first line, once the options are parsed: progress goes to stderr under --json; a
+ * terminal gets live lines unless --no-color or NO_COLOR asks for plain ones.
+ */
+function progressReporter(options: { json: () => boolean; plain?: () => boolean }, redactor: Redactor): Reporter {
+  let chosen: Reporter | undefined;
+  const pick = (): Reporter => {
+    if (chosen) return chosen;
+    const stream = options.json() ? process.stderr : process.stdout;
+    const live = stream.isTTY === true && !(options.plain?.() ?? false) && !process.env.NO_COLOR;
+    chosen = live
+      ? liveReporter({ stream, redact: (text) => redactor.redact(text) })
+      : lineReporter({ write: (line) => stream.write(`${redactor.redact(line)}\n`) });
+    return chosen;
+  };
+  return {
+    stepStart: (...a) => pick().stepStart(...a),
+    stepDone: (...a) => pick().stepDone(...a),
+    stepFailed: (...a) => pick().stepFailed(...a),
+    retrying: (...a) => pick().retrying(...a),
+    info: (...a) => pick().info(...a),
+    warn: (...a) => pick().warn(...a),
+  };
 }
 
 /** What to do about a failure no step explained, from its kind alone: every message carries a fix. */

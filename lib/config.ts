@@ -30,6 +30,10 @@ export interface Config {
   /** deprovision only: delete the Spot account too. */
   deleteSpotAccount: boolean;
   json: boolean;
+  /** Show the plan and change nothing. */
+  dryRun: boolean;
+  /** Plain, timestamped progress lines even on a terminal (--no-color or NO_COLOR). */
+  plain: boolean;
   verbose: boolean;
   help: boolean;
   /** Prompts are allowed: stdin is a terminal and --yes was not given. */
@@ -60,6 +64,8 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'env-file': { type: 'string', default: '.env', help: 'file of environment variables to load (real ones win)' },
   yes: { type: 'boolean', help: 'never prompt (implied when stdin is not a terminal)' },
   json: { type: 'boolean', help: 'print one JSON object with the results on stdout; progress goes to stderr' },
+  'dry-run': { type: 'boolean', help: 'show what would be created, reused or is already done, and change nothing' },
+  'no-color': { type: 'boolean', env: 'NO_COLOR', help: 'plain timestamped progress lines instead of live ones' },
   verbose: { type: 'boolean', help: 'show stack traces and API details on failure' },
   help: { type: 'boolean', help: 'show this help' },
 };
@@ -162,6 +168,9 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
     json: values.json === true,
     verbose: values.verbose === true,
     help,
+    dryRun: values['dry-run'] === true,
+    // no-color.org: any non-empty NO_COLOR turns colour and animation off.
+    plain: values['no-color'] === true || nonEmpty(env.NO_COLOR) !== undefined,
     interactive: !yes,
     spotToken: nonEmpty(env.SPOTINST_TOKEN),
     credentialSources,

@@ -1,6 +1,7 @@
 import type { Config } from './config.ts';
 import { OnboardError } from './errors.ts';
-import { runSteps } from './runner.ts';
+import { planSteps, runSteps, type PlanEntry } from './runner.ts';
+import type { State } from './state.ts';
 import { withSession, type SessionDeps } from './session.ts';
 import { app } from './steps/app.ts';
 import { link } from './steps/link.ts';
@@ -18,6 +19,7 @@ export const PROVISION_STEPS: Step[] = [preflight, tenant, subscription, app, se
 export interface ProvisionResult {
   accountId: string;
   tenantId: string;
+  tenantName: string;
   subscriptionId: string;
   subscriptionName: string;
   appName: string;
@@ -32,10 +34,7 @@ export interface ProvisionResult {
 
 export async function provision(config: Config, deps: SessionDeps): Promise<ProvisionResult> {
   return withSession(config, deps, { lock: true }, async (ctx, store) => {
-    if (ctx.state.deprovisioned) {
-      throw new OnboardError('state', `The state file ${store.path} records a link that was deprovisioned on ${ctx.state.deprovisioned}; it is kept as the record of what was removed.`,
-        `To link Spot account ${ctx.accountId} again, move that file away (or pass --state with a new path) and run provision.ts again.`);
-    }
+    refuseDeprovisioned(ctx.state, store.path);
     try {
       await runSteps(ctx, PROVISION_STEPS, store);
     } catch (error) {
@@ -48,6 +47,7 @@ export async function provision(config: Config, deps: SessionDeps): Promise<Prov
     return {
       accountId: ctx.accountId,
       tenantId: o.tenantId!,
+      tenantName: o.tenantName ?? o.tenantId!,
       subscriptionId: o.subscriptionId!,
       subscriptionName: o.subscriptionName!,
       appName: o.appName!,
@@ -60,4 +60,18 @@ export async function provision(config: Config, deps: SessionDeps): Promise<Prov
       statePath: store.path,
     };
   });
+}
+
+/** What a run would do now, step by step, from the same walk as the run itself; changes nothing. */
+export async function planProvision(config: Config, deps: SessionDeps): Promise<PlanEntry[]> {
+  return withSession(config, deps, { lock: false }, async (ctx, store) => {
+    refuseDeprovisioned(ctx.state, store.path);
+    return planSteps(ctx, PROVISION_STEPS);
+  });
+}
+
+function refuseDeprovisioned(state: State, path: string): void {
+  if (!state.deprovisioned) return;
+  throw new OnboardError('state', `The state file ${path} records a link that was deprovisioned on ${state.deprovisioned}; it is kept as the record of what was removed.`,
+    `To link Spot account ${state.accountId} again, move that file away (or pass --state with a new path) and run provision.ts again.`);
 }

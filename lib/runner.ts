@@ -1,6 +1,13 @@
 import { interrupted, type Context } from './context.ts';
 import type { StateStore } from './state.ts';
-import type { Step } from './steps/step.ts';
+import type { Step, StepId } from './steps/step.ts';
+
+export interface PlanEntry {
+  id: StepId;
+  title: string;
+  action: 'done' | 'check' | 'create' | 'reuse' | 'update';
+  detail: string;
+}
 
 export function isDone(step: Step, ctx: Context): boolean {
   return step.isDone ? step.isDone(ctx.state) : ctx.state.steps[step.id] !== undefined;
@@ -35,4 +42,30 @@ export async function runSteps(ctx: Context, steps: Step[], store: StateStore): 
     }
     ctx.report.stepDone(step.id, result.summary);
   }
+}
+
+/**
+ * The same walk as `runSteps`, changing nothing: steps recorded as done are reported from the state,
+ * read-only steps run (their outputs feed the rest), and every other step says what it would do.
+ */
+export async function planSteps(ctx: Context, steps: Step[]): Promise<PlanEntry[]> {
+  for (const record of Object.values(ctx.state.steps)) Object.assign(ctx.outputs, record.outputs);
+  const plan: PlanEntry[] = [];
+  for (const step of steps) {
+    const entry = { id: step.id, title: step.title };
+    if (!step.always && isDone(step, ctx)) {
+      plan.push({ ...entry, action: 'done', detail: 'already done (from state)' });
+    } else if (step.always || step.readOnly) {
+      const result = await step.run(ctx);
+      Object.assign(ctx.outputs, result.outputs);
+      plan.push({ ...entry, action: 'check', detail: result.summary });
+    } else if (step.plan) {
+      const planned = await step.plan(ctx);
+      Object.assign(ctx.outputs, planned.outputs ?? {});
+      plan.push({ ...entry, action: planned.action, detail: planned.detail });
+    } else {
+      plan.push({ ...entry, action: 'create', detail: step.title });
+    }
+  }
+  return plan;
 }

@@ -1,6 +1,9 @@
 import { runCli } from '../lib/cli.ts';
 import { loadConfig, OPTIONS, optionsHelp, type Config } from '../lib/config.ts';
+import type { Clients } from '../lib/context.ts';
 import type { ProvisionResult } from '../lib/provision.ts';
+import type { PlanEntry } from '../lib/runner.ts';
+import { portalAppUrl, SPOT_CONSOLE_URL } from '../lib/links.ts';
 
 const HELP = `Link a Spot account to an Azure subscription: Entra ID app, service principal, client secret,
 Contributor role, and the Spot credentials — safe to repeat and to interrupt.
@@ -15,37 +18,72 @@ AZURE_CLIENT_SECRET (optional service principal sign-in; otherwise az login is u
 AZURE_AUTHORITY_HOST, AZURE_ARM_ENDPOINT, AZURE_GRAPH_ENDPOINT, SPOTINST_BASE_URL (endpoints).
 
 Examples:
-  npx tsx scripts/provision.ts --account-id act-1234abcd --subscription 00000000-0000-0000-0000-000000000000
-  SPOTINST_TOKEN=… SPOTINST_ACCOUNT=act-1234abcd AZURE_SUBSCRIPTION_ID=… npx tsx scripts/provision.ts --yes --json
+  Guided, at a terminal: asks for the token (hidden), the account and the subscription, shows the plan:
+    npx tsx scripts/provision.ts
+  CI, nothing asked, one JSON object on stdout:
+    SPOTINST_TOKEN=… SPOTINST_ACCOUNT=act-1234abcd AZURE_SUBSCRIPTION_ID=… npx tsx scripts/provision.ts --yes --json
 `;
+
+const MARKS: Record<PlanEntry['action'], string> = { done: 'already done', check: 'checked', create: 'will create', reuse: 'will reuse', update: 'will update' };
 
 let config: Config | undefined;
 await runCli(
-  { json: () => config?.json ?? false, verbose: () => config?.verbose ?? process.argv.includes('--verbose'), secrets: [process.env.SPOTINST_TOKEN, process.env.AZURE_CLIENT_SECRET] },
-  async ({ redactor, report, print, signal }) => {
+  {
+    json: () => config?.json ?? false,
+    verbose: () => config?.verbose ?? process.argv.includes('--verbose'),
+    plain: () => config?.plain ?? false,
+    secrets: [process.env.SPOTINST_TOKEN, process.env.AZURE_CLIENT_SECRET],
+  },
+  async (io) => {
     config = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), stdinIsTTY: process.stdin.isTTY === true });
-    if (config.help) return print(HELP);
-    redactor.add(config.spotToken);
-    for (const warning of config.warnings) report.warn(warning);
-    const { provision } = await import('../lib/provision.ts');
-    const result = await provision(config, { report, redactor, signal });
-    print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result));
+    if (config.help) return io.print(HELP);
+    io.redactor.add(config.spotToken);
+    for (const warning of config.warnings) io.report.warn(warning);
+    let clients: Clients | undefined;
+    if (config.interactive) ({ config, clients } = await (await import('../lib/guide.ts')).guide(config, io));
+    const { planProvision, provision } = await import('../lib/provision.ts');
+    const deps = { report: io.report, redactor: io.redactor, signal: io.signal, clients };
+
+    if (config.dryRun || config.interactive) {
+      const plan = await planProvision(config, deps);
+      if (config.dryRun) return io.print(config.json ? JSON.stringify({ plan }, null, 2) : describePlan(plan, 'Dry run: nothing was changed.'));
+      io.print(describePlan(plan, ''));
+      if (plan.every((p) => p.action === 'done' || p.action === 'check')) io.print('Everything is already in place.');
+      else await confirmOrCancel();
+    }
+    const result = await provision(config, deps);
+    io.print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result, config));
   },
 );
+
+function describePlan(plan: PlanEntry[], footer: string): string {
+  const width = Math.max(...plan.map((p) => MARKS[p.action].length));
+  return ['', 'Plan:', ...plan.map((p) => `  ${MARKS[p.action].padEnd(width)}  ${p.id}: ${p.detail}`), footer].join('\n');
+}
+
+async function confirmOrCancel(): Promise<void> {
+  const { prompting } = await import('../lib/guide.ts');
+  const { OnboardError } = await import('../lib/errors.ts');
+  if (!(await prompting((p) => p.confirm({ message: 'Go ahead?', default: true })))) {
+    throw new OnboardError('interrupted', 'Cancelled; nothing was changed.', 'Run the command again when you are ready.');
+  }
+}
 
 function jsonFields(r: ProvisionResult) {
   const { accountId, tenantId, subscriptionId, appId, applicationObjectId, servicePrincipalId, roleAssignmentId, secretKeyId, secretExpiresAt } = r;
   return { accountId, tenantId, subscriptionId, appId, applicationObjectId, servicePrincipalId, roleAssignmentId, secretKeyId, secretExpiresAt };
 }
 
-function summary(r: ProvisionResult): string {
+function summary(r: ProvisionResult, c: Config): string {
   return [
     '',
     `Done: Spot account ${r.accountId} is linked to Azure.`,
-    `  tenant         ${r.tenantId}`,
+    `  tenant         ${r.tenantName} (${r.tenantId})`,
     `  subscription   ${r.subscriptionName} (${r.subscriptionId})`,
     `  application    ${r.appName} (appId ${r.appId})`,
-    `  secret expires ${r.secretExpiresAt.slice(0, 10)}`,
+    `  secret expires ${r.secretExpiresAt.slice(0, 10)} — rotate before then: npx tsx scripts/rotate-secret.ts --account-id ${r.accountId}`,
     `  state file     ${r.statePath}`,
+    `  Azure portal   ${portalAppUrl(c.endpoints.arm, r.appId)}`,
+    `  Spot console   ${SPOT_CONSOLE_URL} (account ${r.accountId})`,
   ].join('\n');
 }

@@ -31,6 +31,10 @@ export interface GraphApi {
   /** Find-or-create by the immutable alternate key uniqueName (application-upsert.md). */
   upsertApplication(uniqueName: string, displayName: string): Promise<{ application: Application; created: boolean }>;
   getApplication(objectId: string): Promise<Application>;
+  /** The application with this uniqueName, if any (read-only; for plans). */
+  findApplication(uniqueName: string): Promise<Application | undefined>;
+  /** The service principal of this appId, if any (read-only; for plans). */
+  findServicePrincipal(appId: string): Promise<ServicePrincipal | undefined>;
   addPassword(applicationObjectId: string, displayName: string, endDateTime: string): Promise<NewPassword>;
   removePassword(applicationObjectId: string, keyId: string): Promise<void>;
   /** Find-or-create by appId (serviceprincipal-upsert.md). */
@@ -47,12 +51,12 @@ export async function createGraphApi(credential: TokenCredential, graphEndpoint:
     import('@microsoft/microsoft-graph-client'),
     import('@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js'),
   ]);
+  const { scopes, baseUrl, customHosts } = graphClientSettings(graphEndpoint);
   const client: Client = Client.initWithMiddleware({
     // CAE tokens like the ARM pipeline's, so @azure/identity serves both from one token cache.
-    authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes: [`${graphEndpoint}/.default`], getTokenOptions: { enableCae: true } }),
-    baseUrl: `${graphEndpoint}/`,
-    // The client attaches the token only to hosts it knows; other clouds and the emulator must be listed.
-    customHosts: new Set([new URL(graphEndpoint).hostname]),
+    authProvider: new TokenCredentialAuthenticationProvider(credential, { scopes, getTokenOptions: { enableCae: true } }),
+    baseUrl,
+    customHosts,
   });
   const call = <T>(request: () => Promise<T>) => request().catch((error: unknown) => Promise.reject(graphError(error)));
   const key = (value: string) => `'${value.replace(/'/g, "''")}'`;
@@ -81,6 +85,8 @@ export async function createGraphApi(credential: TokenCredential, graphEndpoint:
       return { application: await getApplication(path), created: false };
     },
     getApplication: (objectId) => getApplication(`/applications/${objectId}`),
+    findApplication: (uniqueName) => unlessNotFound(getApplication(`/applications(uniqueName=${key(uniqueName)})`)),
+    findServicePrincipal: (appId) => unlessNotFound(getServicePrincipal(`/servicePrincipals(appId=${key(appId)})`)),
     addPassword: (applicationObjectId, displayName, endDateTime) =>
       call(() => client.api(`/applications/${applicationObjectId}/addPassword`).version('v1.0').post({ passwordCredential: { displayName, endDateTime } })),
     async removePassword(applicationObjectId, keyId) {
@@ -101,6 +107,23 @@ export async function createGraphApi(credential: TokenCredential, graphEndpoint:
     async deleteServicePrincipal(objectId) {
       await call(() => client.api(`/servicePrincipals/${objectId}`).version('v1.0').delete());
     },
+  };
+}
+
+function unlessNotFound<T>(lookup: Promise<T>): Promise<T | undefined> {
+  return lookup.catch((error: unknown) => {
+    if (error instanceof ApiError && error.status === 404) return undefined;
+    throw error;
+  });
+}
+
+/** Where the Graph client sends requests and which token it asks for, for a cloud's Graph endpoint (design.md §3). */
+export function graphClientSettings(graphEndpoint: string): { scopes: string[]; baseUrl: string; customHosts: Set<string> } {
+  return {
+    scopes: [`${graphEndpoint}/.default`],
+    baseUrl: `${graphEndpoint}/`,
+    // The client attaches the token only to hosts it knows; other clouds and the emulator must be listed.
+    customHosts: new Set([new URL(graphEndpoint).hostname]),
   };
 }
 

@@ -14,6 +14,17 @@ export function appNameFor(accountId: string, appName: string | undefined): stri
 export const app: Step = {
   id: 'app',
   title: 'Register the Entra ID application',
+  async plan(ctx) {
+    const graph = await ctx.clients.graph();
+    const uniqueName = uniqueNameFor(ctx.accountId);
+    const found = await graph.findApplication(uniqueName);
+    if (!found) return { action: 'create', detail: `register application "${appNameFor(ctx.accountId, ctx.config.appName)}" (uniqueName ${uniqueName})` };
+    return {
+      action: 'reuse',
+      detail: `application ${found.displayName} (appId ${found.appId}), found by uniqueName ${uniqueName}`,
+      outputs: { appId: found.appId, applicationObjectId: found.id, appName: found.displayName },
+    };
+  },
   async run(ctx) {
     const graph = await ctx.clients.graph();
     const displayName = appNameFor(ctx.accountId, ctx.config.appName);

@@ -10,6 +10,13 @@ import { need, type Step } from './step.ts';
 export const link: Step = {
   id: 'link',
   title: 'Link the Spot account to the subscription',
+  async plan(ctx) {
+    const linked = await (await ctx.clients.spot()).getAzureCredentials(ctx.accountId);
+    const what = `give Spot account ${ctx.accountId} the application's credentials and read them back`;
+    return linked
+      ? { action: 'update', detail: `${what} (it now holds clientId ${linked.clientId}, subscription ${linked.subscriptionId})` }
+      : { action: 'create', detail: what };
+  },
   async run(ctx) {
     const held = ctx.state.secret;
     if (!held) throw new Error('internal: the link step ran without a held client secret');

@@ -1,6 +1,6 @@
 import { checkSignIn } from '../clients/credential.ts';
 import type { Subscription } from '../clients/arm.ts';
-import type { SpotAccount } from '../clients/spot.ts';
+import type { SpotAccount, SpotApi } from '../clients/spot.ts';
 import type { Context } from '../context.ts';
 import { ApiError, OnboardError } from '../errors.ts';
 import { allows, ROLE_ASSIGNMENT_WRITE } from '../permissions.ts';
@@ -36,10 +36,20 @@ export const preflight: Step = {
 };
 
 async function checkSpotAccount(ctx: Context): Promise<SpotAccount> {
-  const spot = await ctx.clients.spot();
-  let accounts: SpotAccount[];
+  const accounts = await listSpotAccounts(await ctx.clients.spot());
+  const account = accounts.find((a) => a.accountId === ctx.accountId);
+  if (!account) {
+    const visible = accounts.map((a) => `${a.accountId} (${a.name})`).join(', ') || 'none';
+    throw new OnboardError('not-found', `Spot account ${ctx.accountId} is not in the organization of this token. Accounts it can see: ${visible}.`,
+      'Pass one of those with --account-id, or use a token of the organization that owns the account.');
+  }
+  return account;
+}
+
+/** The accounts the token can see; a rejected token or a non-admin token is explained. */
+export async function listSpotAccounts(spot: SpotApi): Promise<SpotAccount[]> {
   try {
-    accounts = await spot.listAccounts();
+    return await spot.listAccounts();
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       throw error.withHint(
@@ -53,13 +63,6 @@ async function checkSpotAccount(ctx: Context): Promise<SpotAccount> {
     }
     throw error;
   }
-  const account = accounts.find((a) => a.accountId === ctx.accountId);
-  if (!account) {
-    const visible = accounts.map((a) => `${a.accountId} (${a.name})`).join(', ') || 'none';
-    throw new OnboardError('not-found', `Spot account ${ctx.accountId} is not in the organization of this token. Accounts it can see: ${visible}.`,
-      'Pass one of those with --account-id, or use a token of the organization that owns the account.');
-  }
-  return account;
 }
 
 async function checkSubscription(ctx: Context): Promise<Subscription> {

@@ -14,6 +14,10 @@ import { need, type Step } from './step.ts';
 export const secret: Step = {
   id: 'secret',
   title: 'Add a client secret',
+  async plan(ctx) {
+    const end = secretEndDate(ctx.now(), ctx.config.secretExpiryMonths).slice(0, 10);
+    return { action: 'create', detail: `add client secret "${SECRET_DISPLAY_NAME}" valid until ${end}` };
+  },
   // The secret value is only held until Spot has it; without it (and without a link) a new one is needed.
   isDone: (state) => state.steps.secret !== undefined && (state.secret !== undefined || state.steps.link !== undefined),
   async run(ctx) {

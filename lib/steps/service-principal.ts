@@ -6,6 +6,12 @@ import { need, type Step } from './step.ts';
 export const servicePrincipal: Step = {
   id: 'service-principal',
   title: 'Create the service principal',
+  async plan(ctx) {
+    const appId = ctx.outputs.appId;
+    const found = appId ? await (await ctx.clients.graph()).findServicePrincipal(appId) : undefined;
+    if (!found) return { action: 'create', detail: 'create the service principal of the application' };
+    return { action: 'reuse', detail: `service principal ${found.id}`, outputs: { servicePrincipalId: found.id } };
+  },
   async run(ctx) {
     const graph = await ctx.clients.graph();
     const appId = need(ctx, 'appId');

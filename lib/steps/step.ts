@@ -13,12 +13,24 @@ export interface StepResult {
   summary: string;
 }
 
+/** What a step would do, found by reading only: the line of the plan that --dry-run prints. */
+export interface StepPlan {
+  action: 'create' | 'reuse' | 'update';
+  detail: string;
+  /** What was found (ids of objects to reuse), so later steps can look further. */
+  outputs?: Record<string, string>;
+}
+
 /** One unit of the onboarding: find what exists, create what is missing, return what it found or made. */
 export interface Step {
   id: StepId;
   title: string;
   /** Run on every invocation even when recorded as done (read-only checks). */
   always?: boolean;
+  /** Only reads: a plan runs it for real, since later steps need what it reads. */
+  readOnly?: boolean;
+  /** Read-only look at what `run` would do; without it the plan says the step will run. */
+  plan?(ctx: Context): Promise<StepPlan>;
   /** Whether the recorded state means this step need not run again; the default is "it has a record". */
   isDone?(state: State): boolean;
   run(ctx: Context): Promise<StepResult>;

@@ -5,6 +5,7 @@ import { need, type Step } from './step.ts';
 export const subscription: Step = {
   id: 'subscription',
   title: 'Choose the subscription',
+  readOnly: true,
   async run(ctx) {
     const subscriptionId = need(ctx, 'subscriptionId');
     const subscriptionName = need(ctx, 'subscriptionName');

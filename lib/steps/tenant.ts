@@ -5,6 +5,7 @@ import type { Step } from './step.ts';
 export const tenant: Step = {
   id: 'tenant',
   title: 'Read the Entra ID tenant',
+  readOnly: true,
   async run(ctx) {
     const graph = await ctx.clients.graph();
     const organization = await graph.tenant();
