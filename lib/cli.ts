@@ -1,3 +1,4 @@
+import { loadConfig, type Config, type OptionTable } from './config.ts';
 import { OnboardError, UsageError, type ErrorKind } from './errors.ts';
 import { Redactor } from './redact.ts';
 import { lineReporter, liveReporter, type Reporter } from './report.ts';
@@ -109,4 +110,30 @@ function stackOf(error: unknown): string {
   const lines: string[] = [];
   for (let e: unknown = error; e instanceof Error; e = e.cause) lines.push(e.stack ?? String(e));
   return lines.join('\ncaused by: ');
+}
+
+/**
+ * A script's whole edge: parse its options (every problem at once), answer --help, register the Spot
+ * token for redaction, show config warnings, then run `main` inside `runCli`.
+ */
+export async function runScript(
+  script: { options: OptionTable; help: string },
+  main: (config: Config, io: CliIo) => Promise<void>,
+): Promise<void> {
+  let config: Config | undefined;
+  await runCli(
+    {
+      json: () => config?.json ?? false,
+      verbose: () => config?.verbose ?? process.argv.includes('--verbose'),
+      plain: () => config?.plain ?? false,
+      secrets: [process.env.SPOTINST_TOKEN, process.env.AZURE_CLIENT_SECRET],
+    },
+    async (io) => {
+      config = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), stdinIsTTY: process.stdin.isTTY === true }, script.options);
+      if (config.help) return io.print(script.help);
+      io.redactor.add(config.spotToken);
+      for (const warning of config.warnings) io.report.warn(warning);
+      await main(config, io);
+    },
+  );
 }

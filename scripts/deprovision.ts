@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
-import { runCli } from '../lib/cli.ts';
-import { loadConfig, optionsFor, optionsHelp, type Config } from '../lib/config.ts';
+import { runScript } from '../lib/cli.ts';
+import { optionsFor, optionsHelp } from '../lib/config.ts';
 import type { DeprovisionResult } from '../lib/deprovision.ts';
 
 const OPTIONS = optionsFor(['account-id', 'state', 'env-file', 'yes', 'json', 'verbose', 'help'], {
@@ -28,19 +28,11 @@ Examples:
   SPOTINST_ACCOUNT=act-1234abcd npx tsx scripts/deprovision.ts --yes --delete-spot-account --json
 `;
 
-let config: Config | undefined;
-await runCli(
-  { json: () => config?.json ?? false, verbose: () => config?.verbose ?? process.argv.includes('--verbose'), secrets: [process.env.SPOTINST_TOKEN, process.env.AZURE_CLIENT_SECRET] },
-  async ({ redactor, report, print, signal }) => {
-    config = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), stdinIsTTY: process.stdin.isTTY === true }, OPTIONS);
-    if (config.help) return print(HELP);
-    redactor.add(config.spotToken);
-    for (const warning of config.warnings) report.warn(warning);
-    const { deprovision } = await import('../lib/deprovision.ts');
-    const result = await deprovision(config, { report, redactor, signal, confirm: askYesNo });
-    print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result));
-  },
-);
+await runScript({ options: OPTIONS, help: HELP }, async (config, { redactor, report, print, signal }) => {
+  const { deprovision } = await import('../lib/deprovision.ts');
+  const result = await deprovision(config, { report, redactor, signal, confirm: askYesNo });
+  print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result));
+});
 
 /** A plain y/N question on the terminal; anything but y or yes is no, and so is Ctrl-C. */
 async function askYesNo(question: string): Promise<boolean> {

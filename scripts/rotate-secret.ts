@@ -1,5 +1,5 @@
-import { runCli } from '../lib/cli.ts';
-import { loadConfig, optionsFor, optionsHelp, type Config } from '../lib/config.ts';
+import { runScript } from '../lib/cli.ts';
+import { optionsFor, optionsHelp } from '../lib/config.ts';
 import type { RotationResult } from '../lib/rotate.ts';
 
 const OPTIONS = optionsFor(['account-id', 'state', 'secret-expiry', 'max-wait', 'env-file', 'yes', 'json', 'verbose', 'help']);
@@ -21,19 +21,11 @@ Examples:
   SPOTINST_ACCOUNT=act-1234abcd npx tsx scripts/rotate-secret.ts --secret-expiry 6 --json
 `;
 
-let config: Config | undefined;
-await runCli(
-  { json: () => config?.json ?? false, verbose: () => config?.verbose ?? process.argv.includes('--verbose'), secrets: [process.env.SPOTINST_TOKEN, process.env.AZURE_CLIENT_SECRET] },
-  async ({ redactor, report, print, signal }) => {
-    config = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), stdinIsTTY: process.stdin.isTTY === true }, OPTIONS);
-    if (config.help) return print(HELP);
-    redactor.add(config.spotToken);
-    for (const warning of config.warnings) report.warn(warning);
-    const { rotateSecret } = await import('../lib/rotate.ts');
-    const result = await rotateSecret(config, { report, redactor, signal });
-    print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result));
-  },
-);
+await runScript({ options: OPTIONS, help: HELP }, async (config, { redactor, report, print, signal }) => {
+  const { rotateSecret } = await import('../lib/rotate.ts');
+  const result = await rotateSecret(config, { report, redactor, signal });
+  print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result));
+});
 
 function jsonFields(r: RotationResult) {
   const { accountId, appId, secretKeyId, secretExpiresAt, replacedKeyIds, resumed } = r;

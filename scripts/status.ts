@@ -1,5 +1,5 @@
-import { runCli } from '../lib/cli.ts';
-import { loadConfig, optionsFor, optionsHelp, type Config } from '../lib/config.ts';
+import { runScript } from '../lib/cli.ts';
+import { optionsFor, optionsHelp } from '../lib/config.ts';
 import { OnboardError } from '../lib/errors.ts';
 import type { LinkStatus } from '../lib/status.ts';
 
@@ -25,24 +25,16 @@ Examples:
   SPOTINST_ACCOUNT=act-1234abcd npx tsx scripts/status.ts --json | jq '.checks[] | select(.status != "ok")'
 `;
 
-let config: Config | undefined;
-await runCli(
-  { json: () => config?.json ?? false, verbose: () => config?.verbose ?? process.argv.includes('--verbose'), secrets: [process.env.SPOTINST_TOKEN, process.env.AZURE_CLIENT_SECRET] },
-  async ({ redactor, report, print, signal }) => {
-    config = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), stdinIsTTY: process.stdin.isTTY === true }, OPTIONS);
-    if (config.help) return print(HELP);
-    redactor.add(config.spotToken);
-    for (const warning of config.warnings) report.warn(warning);
-    const { linkStatus } = await import('../lib/status.ts');
-    const status = await linkStatus(config, { report, redactor, signal });
-    print(config.json ? JSON.stringify(status, null, 2) : table(status));
-    const failed = status.checks.filter((c) => c.status === 'error');
-    if (failed.length > 0) {
-      throw new OnboardError('conflict', `The link of Spot account ${status.accountId} is not healthy: ${failed.map((c) => c.check).join(', ')}.`,
-        'The detail of each failed check says what to do.');
-    }
-  },
-);
+await runScript({ options: OPTIONS, help: HELP }, async (config, { redactor, report, print, signal }) => {
+  const { linkStatus } = await import('../lib/status.ts');
+  const status = await linkStatus(config, { report, redactor, signal });
+  print(config.json ? JSON.stringify(status, null, 2) : table(status));
+  const failed = status.checks.filter((c) => c.status === 'error');
+  if (failed.length > 0) {
+    throw new OnboardError('conflict', `The link of Spot account ${status.accountId} is not healthy: ${failed.map((c) => c.check).join(', ')}.`,
+      'The detail of each failed check says what to do.');
+  }
+});
 
 function table(status: LinkStatus): string {
   const rows = [['check', 'status', 'detail'], ...status.checks.map((c) => [c.check, c.status, c.detail])];
