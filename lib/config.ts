@@ -1,22 +1,37 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, parseEnv } from 'node:util';
+import { CLOUD_NAMES, CLOUDS, type CloudName } from './clouds.ts';
 import { CREDENTIAL_SOURCE_CHOICES, isCredentialSourceChoice } from './clients/credential.ts';
 import { UsageError } from './errors.ts';
 
-/** Public-cloud endpoints; each can be overridden from the environment (other clouds, the test emulator). */
-export const PUBLIC_CLOUD = {
-  authorityHost: 'https://login.microsoftonline.com',
-  arm: 'https://management.azure.com',
-  graph: 'https://graph.microsoft.com',
-  spot: 'https://api.spotinst.io',
-} as const;
+const SPOT_API = 'https://api.spotinst.io';
 
-export type Endpoints = { [K in keyof typeof PUBLIC_CLOUD]: string };
+/** The chosen cloud's endpoints and Spot's; each can be overridden from the environment (a proxy, the test emulator). */
+export interface Endpoints {
+  authorityHost: string;
+  arm: string;
+  graph: string;
+  spot: string;
+}
 
 export interface Config {
   accountId?: string;
+  /** The one subscription to link; unset when several are given (fleet mode). */
   subscriptionId?: string;
+  /** Every --subscription given (or AZURE_SUBSCRIPTION_ID), de-duplicated. */
+  subscriptionIds: string[];
+  /** --all-subscriptions: every Enabled subscription the identity can see. */
+  allSubscriptions: boolean;
+  /** Several subscriptions, each linked to its own Spot account (lib/fleet.ts). */
+  fleet: boolean;
+  /** Fleet mode: create a Spot account for a subscription that has none. */
+  createAccounts: boolean;
+  /** Fleet mode: how many subscriptions are provisioned at once. */
+  concurrency: number;
+  cloud: CloudName;
+  /** The role to assign: a role name, a role definition GUID or id, or `spot-minimal`. */
+  role: string;
   tenantId?: string;
   /** The --state path, resolved; without it the state lives at `defaultStatePath`. */
   statePath?: string;
@@ -48,6 +63,8 @@ export interface Config {
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
+  /** May be given more than once. */
+  multiple?: boolean;
   env?: string;
   default?: string;
   help: string;
@@ -56,7 +73,12 @@ export interface OptionSpec {
 /** Every option, its environment variable and default: the one list that parsing and --help share. */
 export const OPTIONS: Record<string, OptionSpec> = {
   'account-id': { type: 'string', env: 'SPOTINST_ACCOUNT', help: 'Spot account to link (act- and 8 hex digits)' },
-  subscription: { type: 'string', env: 'AZURE_SUBSCRIPTION_ID', help: 'Azure subscription id; the only enabled one is used when omitted' },
+  subscription: { type: 'string', multiple: true, env: 'AZURE_SUBSCRIPTION_ID', help: 'Azure subscription id; the only enabled one is used when omitted; repeat it to link several' },
+  'all-subscriptions': { type: 'boolean', help: 'link every Enabled subscription, each to its own Spot account' },
+  'create-accounts': { type: 'boolean', help: 'with several subscriptions: create a Spot account for each one that has none' },
+  concurrency: { type: 'string', default: '4', help: 'with several subscriptions: how many are linked at once (1-32)' },
+  cloud: { type: 'string', default: 'AzurePublicCloud', help: `Azure cloud: ${CLOUD_NAMES.join(', ')}` },
+  role: { type: 'string', default: 'Contributor', help: 'role to assign: a role name or id, or spot-minimal (a custom role with only what Spot needs)' },
   state: { type: 'string', default: '.spot-azure-onboard/<account-id>.json', help: 'state file that makes runs resumable' },
   'app-name': { type: 'string', default: 'Spot <account-id>', help: 'display name of the Entra ID application' },
   'secret-expiry': { type: 'string', default: '12', help: 'client secret lifetime in whole months (1-24)' },
@@ -93,6 +115,8 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_SECRET_MONTHS = 24;
 /** Graph does not publish a displayName limit for applications; 120 keeps portal lists readable. */
 const MAX_APP_NAME = 120;
+/** Far above the default of 4 (lib/fleet.ts): more mostly buys throttling from Graph, ARM and Spot. */
+const MAX_CONCURRENCY = 32;
 
 export interface ConfigSources {
   argv: string[];
@@ -110,6 +134,7 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
   const { values, unknown } = parseOptions(argv, accepted, problems);
   // A string option without a value (`--subscription` last, `--app-name ''`) is reported as a problem, not used.
   const flag = (name: string) => (typeof values[name] === 'string' && values[name] !== '' ? values[name] : undefined);
+  const flags = (name: string) => [values[name]].flat().filter((v): v is string => typeof v === 'string').map((v) => v.trim()).filter(Boolean);
   const warnings: string[] = [];
   const env = withEnvFile(realEnv, resolve(cwd, flag('env-file') ?? '.env'), flag('env-file') !== undefined, problems, warnings);
   const pick = (name: string) => flag(name) ?? (OPTIONS[name]?.env ? env[OPTIONS[name].env] : undefined) ?? OPTIONS[name]?.default;
@@ -123,10 +148,34 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
   if (accountId !== undefined && !ACCOUNT_ID.test(accountId)) {
     problems.push(`Spot account id "${accountId}" is malformed: it is "act-" followed by 8 hex digits, e.g. act-1234abcd (Spot console → Settings → Account).`);
   }
-  const subscriptionId = nonEmpty(pick('subscription'));
-  if (subscriptionId !== undefined && !GUID.test(subscriptionId)) {
-    problems.push(`Subscription id "${subscriptionId}" is not a GUID (az account list --query "[].id" lists yours).`);
+  const allSubscriptions = values['all-subscriptions'] === true;
+  const subscriptionFlags = flags('subscription');
+  if (allSubscriptions && subscriptionFlags.length > 0) {
+    problems.push('--all-subscriptions and --subscription cannot be combined: drop one (repeat --subscription to name several).');
   }
+  const envSubscription = nonEmpty(env[OPTIONS.subscription!.env!]);
+  const subscriptionIds = allSubscriptions ? [] : unique(subscriptionFlags.length > 0 ? subscriptionFlags : envSubscription ? [envSubscription] : []);
+  for (const id of subscriptionIds) {
+    if (!GUID.test(id)) problems.push(`Subscription id "${id}" is not a GUID (az account list --query "[].id" lists yours).`);
+  }
+  const subscriptionId = subscriptionIds.length === 1 ? subscriptionIds[0] : undefined;
+  const fleet = allSubscriptions || subscriptionIds.length > 1;
+  const createAccounts = values['create-accounts'] === true;
+  if (fleet) {
+    const single = (['account-id', 'state', 'app-name'] as const).filter((name) => flag(name) !== undefined);
+    if (single.length > 0) {
+      problems.push(`${single.map((n) => `--${n}`).join(', ')} name${single.length === 1 ? 's' : ''} one Spot account's link, but several subscriptions were given: each is linked to its own Spot account (the one whose providerExternalId is the subscription, or a new one with --create-accounts), with its own state file and application. Drop ${single.map((n) => `--${n}`).join(', ')}, or give one --subscription.`);
+    }
+    if (values['dry-run'] === true) problems.push('--dry-run plans one subscription\'s link; with several subscriptions, plan one at a time (--subscription <id> --account-id act-… --dry-run).');
+  } else if (createAccounts) {
+    problems.push('--create-accounts works with several subscriptions (--all-subscriptions, or --subscription more than once); for one subscription pass the Spot account with --account-id.');
+  }
+  const concurrency = wholeNumber(pick('concurrency'), '--concurrency', 1, MAX_CONCURRENCY, problems);
+  const cloudFlag = flag('cloud') ?? OPTIONS.cloud!.default!;
+  const cloud = CLOUD_NAMES.find((name) => name.toLowerCase() === cloudFlag.toLowerCase());
+  if (!cloud) problems.push(`--cloud "${cloudFlag}" is not one of: ${CLOUD_NAMES.join(', ')} (az cloud show --query name shows yours).`);
+  const role = (flag('role') ?? OPTIONS.role!.default!).trim();
+  if (role === '') problems.push('--role must name a role (e.g. Contributor), a role definition id, or spot-minimal.');
   const tenantId = nonEmpty(env.AZURE_TENANT_ID);
   if (tenantId !== undefined && !GUID.test(tenantId)) {
     problems.push(`AZURE_TENANT_ID "${tenantId}" is not a GUID (az account show --query tenantId shows yours).`);
@@ -141,11 +190,12 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
   if (appName !== undefined && (appName.trim() === '' || appName.length > MAX_APP_NAME)) {
     problems.push(`--app-name must be 1 to ${MAX_APP_NAME} characters${appName.trim() === '' ? ', not blank' : ` (got ${appName.length})`}.`);
   }
+  const cloudEndpoints = CLOUDS[cloud ?? 'AzurePublicCloud'];
   const endpoints = {
-    authorityHost: endpoint(env.AZURE_AUTHORITY_HOST, PUBLIC_CLOUD.authorityHost, 'AZURE_AUTHORITY_HOST', problems),
-    arm: endpoint(env.AZURE_ARM_ENDPOINT, PUBLIC_CLOUD.arm, 'AZURE_ARM_ENDPOINT', problems),
-    graph: endpoint(env.AZURE_GRAPH_ENDPOINT, PUBLIC_CLOUD.graph, 'AZURE_GRAPH_ENDPOINT', problems),
-    spot: endpoint(env.SPOTINST_BASE_URL, PUBLIC_CLOUD.spot, 'SPOTINST_BASE_URL', problems),
+    authorityHost: endpoint(env.AZURE_AUTHORITY_HOST, cloudEndpoints.authorityHost, 'AZURE_AUTHORITY_HOST', problems),
+    arm: endpoint(env.AZURE_ARM_ENDPOINT, cloudEndpoints.arm, 'AZURE_ARM_ENDPOINT', problems),
+    graph: endpoint(env.AZURE_GRAPH_ENDPOINT, cloudEndpoints.graph, 'AZURE_GRAPH_ENDPOINT', problems),
+    spot: endpoint(env.SPOTINST_BASE_URL, SPOT_API, 'SPOTINST_BASE_URL', problems),
   };
 
   const help = values.help === true;
@@ -154,8 +204,16 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
   const yes = values.yes === true || !stdinIsTTY;
   const statePath = flag('state');
   return Object.freeze({
-    accountId,
+    // In fleet mode each subscription's account is found or created; SPOTINST_ACCOUNT names none of them.
+    accountId: fleet ? undefined : accountId,
     subscriptionId,
+    subscriptionIds,
+    allSubscriptions,
+    fleet,
+    createAccounts,
+    concurrency,
+    cloud: cloud ?? 'AzurePublicCloud',
+    role,
     tenantId,
     statePath: statePath === undefined ? undefined : resolve(cwd, statePath),
     cwd,
@@ -185,7 +243,7 @@ export function statePathFor(config: Pick<Config, 'statePath' | 'cwd'>, accountI
 }
 
 function parseOptions(argv: string[], accepted: OptionTable, problems: string[]) {
-  const options = Object.fromEntries(Object.entries(accepted).map(([name, spec]) => [name, { type: spec.type }]));
+  const options = Object.fromEntries(Object.entries(accepted).map(([name, spec]) => [name, { type: spec.type, multiple: spec.multiple === true }]));
   const { values, tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
   const unknown: string[] = [];
   const stray: string[] = [];
@@ -232,6 +290,12 @@ function withEnvFile(
     warnings.push(`${path} holds SPOTINST_TOKEN and is readable by every user on this machine; run: chmod 600 ${path}`);
   }
   return { ...fromFile, ...env };
+}
+
+/** Subscription ids are GUIDs: the same one in another case is the same subscription. */
+function unique(ids: string[]): string[] {
+  const seen = new Set<string>();
+  return ids.filter((id) => !seen.has(id.toLowerCase()) && seen.add(id.toLowerCase()));
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -10,6 +10,8 @@ export type ErrorKind =
   | 'throttled'
   | 'unavailable'
   | 'state'
+  /** Some of several independent subscriptions failed (fleet mode); each has its own error. */
+  | 'partial'
   | 'interrupted';
 
 export type Api = 'identity' | 'graph' | 'arm' | 'spot';

@@ -97,11 +97,7 @@ export class StateStore {
   async save(state: State): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
     await this.#keepBackup();
-    // One fixed temp name: a temp file left by a crash is replaced by the next write, not left beside it.
-    const temp = join(dirname(this.path), `.${basename(this.path)}.tmp`);
-    await rm(temp, { force: true });
-    await writeFile(temp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
-    await rename(temp, this.path);
+    await writeJsonAtomic(this.path, state);
   }
 
   /** The previous state, without any secret: backups are state too and must not outlive the secret. */
@@ -154,6 +150,16 @@ export class StateStore {
       return undefined;
     }
   }
+}
+
+/** Pretty JSON written to a temp file and renamed into place, mode 0600: a crash leaves the old file or the new one. */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  // One fixed temp name: a temp file left by a crash is replaced by the next write, not left beside it.
+  const temp = join(dirname(path), `.${basename(path)}.tmp`);
+  await rm(temp, { force: true });
+  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  await rename(temp, path);
 }
 
 function isRunning(pid: number): boolean {

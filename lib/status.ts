@@ -121,6 +121,8 @@ function roleAssignment(ctx: Context): Promise<Check[]> {
   return probe('role assignment', async () => {
     const { roleAssignmentId, servicePrincipalId, subscriptionId, appId } = ctx.outputs;
     if (!ctx.state.steps.role) return [];
+    // Links made before --role existed recorded no role: they hold Contributor.
+    const { roleDefinitionId = CONTRIBUTOR_ROLE_ID, roleName = 'Contributor' } = ctx.outputs;
     const arm = await ctx.clients.arm();
     const scope = `/subscriptions/${subscriptionId}`;
     const own = ownRoleAssignment(ctx);
@@ -129,12 +131,12 @@ function roleAssignment(ctx: Context): Promise<Check[]> {
       ? await arm.getRoleAssignment(own.scope, own.name)
       : (await arm.listRoleAssignments(scope, servicePrincipalId!)).find((a) => a.id.toLowerCase() === roleAssignmentId?.toLowerCase());
     if (!found) {
-      return [check('role assignment', 'error', `Contributor for the app is gone from subscription ${subscriptionId}, so Spot cannot manage it; assign it again: az role assignment create --assignee ${appId} --role Contributor --scope ${scope}`)];
+      return [check('role assignment', 'error', `${roleName} for the app is gone from subscription ${subscriptionId}, so Spot cannot manage it; assign it again: az role assignment create --assignee ${appId} --role "${roleName}" --scope ${scope}`)];
     }
-    if (found.principalId.toLowerCase() !== servicePrincipalId?.toLowerCase() || !sameRole(found.roleDefinitionId, CONTRIBUTOR_ROLE_ID)) {
-      return [check('role assignment', 'error', `${found.id} no longer grants Contributor to service principal ${servicePrincipalId}`)];
+    if (found.principalId.toLowerCase() !== servicePrincipalId?.toLowerCase() || !sameRole(found.roleDefinitionId, roleDefinitionId)) {
+      return [check('role assignment', 'error', `${found.id} no longer grants ${roleName} to service principal ${servicePrincipalId}`)];
     }
-    return [check('role assignment', 'ok', `Contributor on ${scope}`)];
+    return [check('role assignment', 'ok', `${roleName} on ${scope}`)];
   });
 }
 

@@ -1,12 +1,13 @@
-import { runCli } from '../lib/cli.ts';
-import { loadConfig, OPTIONS, optionsHelp, type Config } from '../lib/config.ts';
+import { runScript } from '../lib/cli.ts';
+import { OPTIONS, optionsHelp, type Config } from '../lib/config.ts';
 import type { Clients } from '../lib/context.ts';
 import type { ProvisionResult } from '../lib/provision.ts';
 import type { PlanEntry } from '../lib/runner.ts';
 import { portalAppUrl, SPOT_CONSOLE_URL } from '../lib/links.ts';
 
 const HELP = `Link a Spot account to an Azure subscription: Entra ID app, service principal, client secret,
-Contributor role, and the Spot credentials — safe to repeat and to interrupt.
+a role on the subscription (Contributor unless --role says otherwise), and the Spot credentials —
+safe to repeat and to interrupt.
 
 Usage: npx tsx scripts/provision.ts [options]
 
@@ -26,35 +27,30 @@ Examples:
 
 const MARKS: Record<PlanEntry['action'], string> = { done: 'already done', check: 'checked', create: 'will create', reuse: 'will reuse', update: 'will update' };
 
-let config: Config | undefined;
-await runCli(
-  {
-    json: () => config?.json ?? false,
-    verbose: () => config?.verbose ?? process.argv.includes('--verbose'),
-    plain: () => config?.plain ?? false,
-    secrets: [process.env.SPOTINST_TOKEN, process.env.AZURE_CLIENT_SECRET],
-  },
-  async (io) => {
-    config = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), stdinIsTTY: process.stdin.isTTY === true });
-    if (config.help) return io.print(HELP);
-    io.redactor.add(config.spotToken);
-    for (const warning of config.warnings) io.report.warn(warning);
-    let clients: Clients | undefined;
-    if (config.interactive) ({ config, clients } = await (await import('../lib/guide.ts')).guide(config, io));
-    const { planProvision, provision } = await import('../lib/provision.ts');
-    const deps = { report: io.report, redactor: io.redactor, signal: io.signal, clients };
+await runScript({ options: OPTIONS, help: HELP }, async (parsed, io) => {
+  let config = parsed;
+  if (config.fleet) {
+    // Several subscriptions (--all-subscriptions, or --subscription more than once): lib/fleet.ts.
+    const { fleetTable, provisionFleet, throwIfIncomplete } = await import('../lib/fleet.ts');
+    const fleet = await provisionFleet(config, { report: io.report, redactor: io.redactor, signal: io.signal });
+    io.print(config.json ? JSON.stringify({ subscriptions: fleet.rows, linked: fleet.linked, failed: fleet.failed }, null, 2) : fleetTable(fleet));
+    return throwIfIncomplete(fleet);
+  }
+  let clients: Clients | undefined;
+  if (config.interactive) ({ config, clients } = await (await import('../lib/guide.ts')).guide(config, io));
+  const { planProvision, provision } = await import('../lib/provision.ts');
+  const deps = { report: io.report, redactor: io.redactor, signal: io.signal, clients };
 
-    if (config.dryRun || config.interactive) {
-      const plan = await planProvision(config, deps);
-      if (config.dryRun) return io.print(config.json ? JSON.stringify({ plan }, null, 2) : describePlan(plan, 'Dry run: nothing was changed.'));
-      io.print(describePlan(plan, ''));
-      if (plan.every((p) => p.action === 'done' || p.action === 'check')) io.print('Everything is already in place.');
-      else await confirmOrCancel();
-    }
-    const result = await provision(config, deps);
-    io.print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result, config));
-  },
-);
+  if (config.dryRun || config.interactive) {
+    const plan = await planProvision(config, deps);
+    if (config.dryRun) return io.print(config.json ? JSON.stringify({ plan }, null, 2) : describePlan(plan, 'Dry run: nothing was changed.'));
+    io.print(describePlan(plan, ''));
+    if (plan.every((p) => p.action === 'done' || p.action === 'check')) io.print('Everything is already in place.');
+    else await confirmOrCancel();
+  }
+  const result = await provision(config, deps);
+  io.print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result, config));
+});
 
 function describePlan(plan: PlanEntry[], footer: string): string {
   const width = Math.max(...plan.map((p) => MARKS[p.action].length));

@@ -11,12 +11,3 @@ export async function rejects(promise: Promise<unknown>, check?: (error: unknown
   assert.unreachable(message ?? 'expected the promise to reject');
   return undefined;
 }
-
-/** Runs `task` over `items`, at most `limit` at a time (each e2e case spawns a CLI; the machine has two cores). */
-export async function eachConcurrently<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await task(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}

@@ -18,6 +18,23 @@ export interface RoleAssignment {
   principalId: string;
 }
 
+export interface RoleDefinition {
+  /** Full id, e.g. /subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{guid}. */
+  id: string;
+  /** The GUID. */
+  name: string;
+  roleName: string;
+  /** BuiltInRole or CustomRole. */
+  roleType: string;
+}
+
+export interface CustomRole {
+  roleName: string;
+  description: string;
+  actions: string[];
+  assignableScopes: string[];
+}
+
 /** The Azure Resource Manager calls the steps make; every failure comes out as an ApiError('arm'). */
 export interface ArmApi {
   listSubscriptions(): Promise<Subscription[]>;
@@ -33,6 +50,11 @@ export interface ArmApi {
   /** Assignments of `principalId` at exactly `scope` (not inherited ones). */
   listRoleAssignments(scope: string, principalId: string): Promise<RoleAssignment[]>;
   deleteRoleAssignment(scope: string, name: string): Promise<void>;
+  /** Role definitions visible at `scope` named exactly `roleName` (built-in or custom). */
+  findRoleDefinitions(scope: string, roleName: string): Promise<RoleDefinition[]>;
+  getRoleDefinition(scope: string, guid: string): Promise<RoleDefinition | undefined>;
+  /** Creates (or replaces) the custom role definition `guid` at `scope`. */
+  putRoleDefinition(scope: string, guid: string, role: CustomRole): Promise<RoleDefinition>;
 }
 
 const AUTHORIZATION_API_VERSION = '2022-04-01';
@@ -43,8 +65,7 @@ export async function createArmApi(credential: TokenCredential, armEndpoint: str
     import('@azure/arm-subscriptions'),
     import('@azure/core-rest-pipeline'),
   ]);
-  // `$host` alone is ignored by these clients; `endpoint` and the scope must both name the cloud (design.md §6).
-  const options = { endpoint: armEndpoint, credentialScopes: [`${armEndpoint}/.default`] };
+  const options = armClientOptions(armEndpoint);
   // The subscription id is only used by operations we do not call; every call here names its scope.
   const authorization: AuthorizationManagementClient = new AuthorizationManagementClient(credential, '00000000-0000-0000-0000-000000000000', options);
   const subscriptions: SubscriptionClient = new SubscriptionClient(credential, options);
@@ -97,11 +118,44 @@ export async function createArmApi(credential: TokenCredential, armEndpoint: str
       call(async () => {
         await authorization.roleAssignments.delete(scope, name);
       }),
+    findRoleDefinitions: (scope, roleName) =>
+      call(async () => {
+        const found: RoleDefinition[] = [];
+        // OData string literal: a quote inside is doubled.
+        for await (const d of authorization.roleDefinitions.list(scope, { filter: `roleName eq '${roleName.replace(/'/g, "''")}'` })) found.push(toRoleDefinition(d));
+        return found;
+      }),
+    getRoleDefinition: (scope, guid) =>
+      call(async () => toRoleDefinition(await authorization.roleDefinitions.get(scope, guid))).catch((error: unknown) => {
+        if (error instanceof ApiError && error.status === 404) return undefined;
+        throw error;
+      }),
+    putRoleDefinition: (scope, guid, { roleName, description, actions, assignableScopes }) =>
+      call(async () =>
+        toRoleDefinition(
+          await authorization.roleDefinitions.createOrUpdate(scope, guid, {
+            roleName,
+            description,
+            roleType: 'CustomRole',
+            permissions: [{ actions, notActions: [], dataActions: [], notDataActions: [] }],
+            assignableScopes,
+          }),
+        ),
+      ),
   };
+}
+
+/** `$host` alone is ignored by the ARM clients; `endpoint` and the token scope must both name the cloud (design.md §6). */
+export function armClientOptions(armEndpoint: string): { endpoint: string; credentialScopes: string[] } {
+  return { endpoint: armEndpoint, credentialScopes: [`${armEndpoint}/.default`] };
 }
 
 function toSubscription(s: { subscriptionId?: string; displayName?: string; state?: string; tenantId?: string }): Subscription {
   return { subscriptionId: s.subscriptionId ?? '', displayName: s.displayName ?? '', state: s.state ?? 'Unknown', tenantId: s.tenantId };
+}
+
+function toRoleDefinition(d: { id?: string; name?: string; roleName?: string; roleType?: string }): RoleDefinition {
+  return { id: d.id ?? '', name: d.name ?? '', roleName: d.roleName ?? '', roleType: d.roleType ?? '' };
 }
 
 function toRoleAssignment(a: { id?: string; name?: string; roleDefinitionId?: string; principalId?: string }): RoleAssignment {

@@ -1,4 +1,4 @@
-import type { TokenCredential } from '@azure/identity';
+import type { DefaultAzureCredentialOptions, TokenCredential } from '@azure/identity';
 import { OnboardError } from '../errors.ts';
 import type { Endpoints } from '../config.ts';
 
@@ -42,14 +42,19 @@ export function credentialSources(choice: string | undefined): string[] {
  */
 export async function createCredential(endpoints: Endpoints, tenantId: string | undefined): Promise<TokenCredential> {
   const { DefaultAzureCredential } = await import('@azure/identity');
+  return new DefaultAzureCredential(credentialOptions(endpoints, tenantId));
+}
+
+/** How the credential is built for a cloud: its authority, and whether MSAL may discover it. */
+export function credentialOptions(endpoints: Pick<Endpoints, 'authorityHost'>, tenantId: string | undefined): DefaultAzureCredentialOptions {
   const host = new URL(endpoints.authorityHost).hostname;
-  return new DefaultAzureCredential({
+  return {
     authorityHost: endpoints.authorityHost,
     // Without this MSAL asks login.microsoftonline.com about a foreign authority and fails with a
     // misleading endpoints_resolution_error (design.md §6).
     disableInstanceDiscovery: !MICROSOFT_AUTHORITIES.includes(host),
     ...(tenantId ? { tenantId } : {}),
-  });
+  };
 }
 
 /** Gets one token now, so a sign-in problem stops the run before anything changes. */

@@ -3,7 +3,8 @@ import type { Subscription } from '../clients/arm.ts';
 import type { SpotAccount, SpotApi } from '../clients/spot.ts';
 import type { Context } from '../context.ts';
 import { ApiError, OnboardError } from '../errors.ts';
-import { allows, ROLE_ASSIGNMENT_WRITE } from '../permissions.ts';
+import { allows, ROLE_ASSIGNMENT_WRITE, ROLE_DEFINITION_WRITE } from '../permissions.ts';
+import { resolveRoleDefinition } from '../roles.ts';
 import type { Step } from './step.ts';
 
 /**
@@ -21,7 +22,11 @@ export const preflight: Step = {
     const account = await checkSpotAccount(ctx);
     await checkSignIn(await credential, ctx.config.endpoints, ctx.config.credentialSources);
     const subscription = await checkSubscription(ctx);
-    if (!ctx.state.steps.role) await checkCanAssignRoles(ctx, subscription.subscriptionId);
+    if (!ctx.state.steps.role) {
+      // The role is looked up now, so a misspelt --role stops the run before anything is created.
+      const role = await resolveRoleDefinition(ctx, subscription.subscriptionId);
+      await checkCanAssignRoles(ctx, subscription.subscriptionId, role.toCreate ? [ROLE_DEFINITION_WRITE] : []);
+    }
     return {
       outputs: {
         accountId: account.accountId,
@@ -94,17 +99,23 @@ async function checkSubscription(ctx: Context): Promise<Subscription> {
   enabled.length === 0 ? 'Sign in as a user with access to the subscription (az login), or enable it in the Azure portal.' : 'Choose one with --subscription <id> (or AZURE_SUBSCRIPTION_ID).');
 }
 
-async function checkCanAssignRoles(ctx: Context, subscriptionId: string): Promise<void> {
+/** `alsoNeeded`: actions beyond assigning roles, e.g. creating the spot-minimal role definition. */
+async function checkCanAssignRoles(ctx: Context, subscriptionId: string, alsoNeeded: string[]): Promise<void> {
   const arm = await ctx.clients.arm();
-  let permitted = false;
+  let permissions: Awaited<ReturnType<typeof arm.permissions>> = [];
   try {
-    permitted = allows(await arm.permissions(subscriptionId), ROLE_ASSIGNMENT_WRITE);
+    permissions = await arm.permissions(subscriptionId);
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 403)) throw error;
   }
-  if (!permitted) {
+  if (!allows(permissions, ROLE_ASSIGNMENT_WRITE)) {
     throw new OnboardError('forbidden', `You may not assign roles on subscription ${subscriptionId}: your roles there do not include ${ROLE_ASSIGNMENT_WRITE}.`,
       'Ask for Owner or User Access Administrator on the subscription (Contributor is not enough), then run again.');
+  }
+  const missing = alsoNeeded.filter((action) => !allows(permissions, action));
+  if (missing.length > 0) {
+    throw new OnboardError('forbidden', `You may not create the spot-minimal custom role on subscription ${subscriptionId}: your roles there do not include ${missing.join(', ')}.`,
+      'Ask for Owner or User Access Administrator on the subscription, or pass --role with an existing role (such as a custom role an administrator made from lib/spot-minimal-role.ts).');
   }
 }
 

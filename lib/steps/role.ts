@@ -1,17 +1,14 @@
-import { createHash } from 'node:crypto';
 import { ApiError } from '../errors.ts';
 import { principalNotFound } from '../lag.ts';
 import { retryOnLag } from '../retry.ts';
+import { createRoleDefinitionIfMissing, deterministicGuid, resolveRoleDefinition } from '../roles.ts';
 import { need, type Step, type StepResult } from './step.ts';
 
-/** Built-in Contributor (Azure built-in roles reference). */
-export const CONTRIBUTOR_ROLE_ID = 'b24988ac-6180-42a0-ab88-20f7382dd24c';
+export { CONTRIBUTOR_ROLE_ID } from '../roles.ts';
 
 /** The assignment's name: a UUID fixed by scope, principal and role, so a re-run PUTs the same assignment. */
 export function roleAssignmentName(scope: string, principalId: string, roleId: string): string {
-  const hex = createHash('sha256').update(`${scope.toLowerCase()}|${principalId.toLowerCase()}|${roleId.toLowerCase()}`).digest('hex');
-  // Shaped as an RFC 4122 name-based UUID (version 5 bits, variant 10) so ARM accepts it.
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
+  return deterministicGuid(scope, principalId, roleId);
 }
 
 /** Role definition ids compare by their trailing GUID: ARM may answer with or without the subscription prefix. */
@@ -20,26 +17,40 @@ export function sameRole(a: string, b: string): boolean {
   return guid(a) === guid(b);
 }
 
-/** Grant the service principal Contributor on the subscription. */
+/** Grant the service principal the chosen role (Contributor unless --role says otherwise) on the subscription. */
 export const role: Step = {
   id: 'role',
-  title: 'Assign Contributor on the subscription',
+  title: 'Assign the role on the subscription',
+  async plan(ctx) {
+    const subscriptionId = need(ctx, 'subscriptionId');
+    const scope = `/subscriptions/${subscriptionId}`;
+    const chosen = await resolveRoleDefinition(ctx, subscriptionId);
+    const principalId = ctx.outputs.servicePrincipalId;
+    if (principalId && !chosen.toCreate) {
+      const found = await (await ctx.clients.arm()).getRoleAssignment(scope, roleAssignmentName(scope, principalId, chosen.guid));
+      if (found) return { action: 'reuse', detail: `${chosen.roleName} assignment ${found.name} on ${scope}`, outputs: { roleAssignmentId: found.id } };
+    }
+    const first = chosen.toCreate ? ` (after creating the custom role "${chosen.roleName}")` : '';
+    return { action: 'create', detail: `assign ${chosen.roleName} on ${scope}${first}` };
+  },
   async run(ctx): Promise<StepResult> {
     const arm = await ctx.clients.arm();
     const subscriptionId = need(ctx, 'subscriptionId');
     const principalId = need(ctx, 'servicePrincipalId');
     const scope = `/subscriptions/${subscriptionId}`;
-    const roleDefinitionId = `${scope}/providers/Microsoft.Authorization/roleDefinitions/${CONTRIBUTOR_ROLE_ID}`;
-    const name = roleAssignmentName(scope, principalId, CONTRIBUTOR_ROLE_ID);
+    const chosen = await createRoleDefinitionIfMissing(ctx, await resolveRoleDefinition(ctx, subscriptionId));
+    const roleDefinitionId = chosen.definitionId;
+    const roleOutputs = { roleDefinitionId, roleName: chosen.roleName };
+    const name = roleAssignmentName(scope, principalId, chosen.guid);
     try {
       const assignment = await retryOnLag(this.id, ctx.lagSchedule, principalNotFound,
         () => arm.createRoleAssignment(scope, name, { roleDefinitionId, principalId }), { sleep: ctx.sleep, report: ctx.report });
-      return { outputs: { roleAssignmentId: assignment.id }, summary: `Contributor assigned on ${scope} (${assignment.name})` };
+      return { outputs: { roleAssignmentId: assignment.id, ...roleOutputs }, summary: `${chosen.roleName} assigned on ${scope} (${assignment.name})` };
     } catch (error) {
       if (error instanceof ApiError && error.status === 409 && error.code === 'RoleAssignmentExists') {
         // The same principal and role under another name (made by hand or another tool): already done.
-        const existing = (await arm.listRoleAssignments(scope, principalId)).find((a) => sameRole(a.roleDefinitionId, CONTRIBUTOR_ROLE_ID));
-        return { outputs: { roleAssignmentId: existing?.id ?? '', roleAssignmentPreexisting: 'true' }, summary: `Contributor was already assigned on ${scope}` };
+        const existing = (await arm.listRoleAssignments(scope, principalId)).find((a) => sameRole(a.roleDefinitionId, chosen.guid));
+        return { outputs: { roleAssignmentId: existing?.id ?? '', roleAssignmentPreexisting: 'true', ...roleOutputs }, summary: `${chosen.roleName} was already assigned on ${scope}` };
       }
       if (error instanceof ApiError && error.status === 403) {
         throw error.withHint('Ask for Owner or User Access Administrator on the subscription (Contributor cannot assign roles), then run again.');

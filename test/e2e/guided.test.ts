@@ -74,6 +74,7 @@ test('--dry-run prints the plan and changes nothing, fresh and half-finished', a
   assert.is(fresh.code, 0, fresh.stderr);
   assert.equal(emulator.mutating(), []);
   for (const step of ['app', 'service-principal', 'secret', 'role', 'link']) assert.match(fresh.stdout, new RegExp(`will create\\s+${step}:`));
+  assert.match(fresh.stdout, new RegExp(`will create\\s+role: assign Contributor on /subscriptions/${subscription}`));
   assert.match(fresh.stdout, 'Dry run: nothing was changed.');
 
   // Half-finished: the role assignment fails once, so app, principal and secret exist and are recorded.
@@ -93,6 +94,8 @@ test('--dry-run prints the plan and changes nothing, fresh and half-finished', a
   const found = await runCli('provision.ts', [...args, '--dry-run'], { env: cliEnv(emulator), cwd: other });
   assert.match(found.stdout, /will reuse\s+app: application Spot act-/);
   assert.match(found.stdout, /will reuse\s+service-principal:/);
+  // The role assignment failed above, so there is none to reuse yet.
+  assert.match(found.stdout, /will create\s+role: assign Contributor/);
   assert.equal(emulator.mutating(), []);
 });
 
@@ -107,6 +110,11 @@ test('without a terminal: plain lines, no ANSI codes; --json keeps stdout to the
   const result = JSON.parse(run.stdout);
   assert.is(result.accountId, account);
   assert.is(result.subscriptionId, subscription);
+
+  // With the state moved away, a plan finds every Azure object again and would reuse it.
+  const plan = await runCli('provision.ts', ['--account-id', account, '--subscription', subscription, '--dry-run'], { env: cliEnv(emulator), cwd: workdir() });
+  for (const step of ['app', 'service-principal', 'role']) assert.match(plan.stdout, new RegExp(`will reuse\\s+${step}:`));
+  assert.match(plan.stdout, /will update\s+link:/);
 });
 
 test.run();

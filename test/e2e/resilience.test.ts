@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { startEmulator, type Emulator, type EmulatorOptions, type RequestRecord } from '../emulator/server.ts';
 import { cliEnv, runCli, startCli, workdir } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
-import { eachConcurrently } from '../helpers.ts';
+import { mapConcurrently } from '../../lib/concurrency.ts';
 
 const MUTATING = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 const isMutating = (r: Pick<RequestRecord, 'api' | 'method'>) => r.api !== 'identity' && MUTATING.has(r.method);
@@ -42,7 +42,7 @@ test('killed at any request — before it is answered, or after Azure applied it
   );
   assert.ok(points.length >= 15, `only ${points.length} crash points`);
 
-  await eachConcurrently(points, 2, (point) =>
+  await mapConcurrently(points, 2, (point) =>
     withEmulator({}, async (e) => {
       const cwd = workdir();
       let seq = 0;
@@ -72,7 +72,7 @@ test('killed at any request — before it is answered, or after Azure applied it
 
 test('a failure that is not lag stops the run; once it is fixed, a re-run completes from where it stopped', async () => {
   const reference = (await referenceRun()).filter(isMutating);
-  await eachConcurrently([...reference.entries()], 2, ([i, request]) =>
+  await mapConcurrently([...reference.entries()], 2, ([i, request]) =>
     withEmulator({}, async (e) => {
       const cwd = workdir();
       const path = new RegExp(`^${request.path.split('?')[0]!.replace(/[0-9a-f]{8}-[0-9a-f-]{27}|act-[0-9a-f]{8}/g, '.*').replace(/[()]/g, '\\$&')}`);

@@ -90,12 +90,14 @@ export function isGuid(text: string): boolean {
 
 /** OData string literal in a $filter or key: quotes are doubled inside. */
 export function parseFilter(filter: string): Array<{ field: string; value: string }> | undefined {
-  const clauses = filter.split(/\s+and\s+/i)
+  // Clause by clause, so an ' and ' inside a quoted value does not split it.
+  const clause = /\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*(?:and\s+|$)/iy
   const parsed: Array<{ field: string; value: string }> = []
-  for (const clause of clauses) {
-    const match = /^\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*$/i.exec(clause)
+  while (clause.lastIndex < filter.length) {
+    const match = clause.exec(filter)
     if (!match?.[1] || match[2] === undefined) return undefined
     parsed.push({ field: match[1], value: match[2].replaceAll("''", "'") })
   }
+  if (parsed.length === 0) return undefined
   return parsed
 }

@@ -1,0 +1,273 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { ArmApi, Subscription } from './clients/arm.ts';
+import { checkSignIn } from './clients/credential.ts';
+import type { GraphApi } from './clients/graph.ts';
+import type { SpotAccount, SpotApi } from './clients/spot.ts';
+import { describeFailure } from './cli.ts';
+import { mapConcurrently } from './concurrency.ts';
+import { statePathFor, type Config } from './config.ts';
+import { createClients, type Clients } from './context.ts';
+import { OnboardError } from './errors.ts';
+import { provision } from './provision.ts';
+import type { Reporter } from './report.ts';
+import type { SessionDeps } from './session.ts';
+import { StateStore, writeJsonAtomic } from './state.ts';
+import { listSpotAccounts } from './steps/preflight.ts';
+
+/*
+ * Why 4 subscriptions at a time by default: every subscription shares one Spot organization, and Spot
+ * rate-limits per organization × route × method over 60 s (design.md §3); Graph throttles writes to
+ * applications and service principals per tenant, and ARM role-assignment writes per principal, each
+ * answering 429 with Retry-After. The clients wait those out, but a wide fan-out only trades them for
+ * waiting; four keeps a run of hundreds of subscriptions well under those budgets and still about four
+ * times faster than one at a time (each subscription is ~10 sequential requests).
+ */
+export const DEFAULT_CONCURRENCY = 4;
+
+export type FleetStatus = 'linked' | 'already linked' | 'failed' | 'not run';
+
+/** One line of the closing table (and of `--json`). Never a secret. */
+export interface FleetRow {
+  subscriptionId: string;
+  subscriptionName: string;
+  accountId?: string;
+  /** The Spot account was created by this run. */
+  accountCreated?: boolean;
+  status: FleetStatus;
+  error?: string;
+}
+
+export interface FleetResult {
+  rows: FleetRow[];
+  linked: number;
+  failed: number;
+  interrupted: boolean;
+}
+
+/** The Spot accounts this tool created, by subscription: a crash after creating one must not create a second. */
+interface FleetState {
+  version: 1;
+  createdAccounts: Record<string, { accountId: string; name: string; at: string }>;
+}
+
+interface Target {
+  subscriptionId: string;
+  subscriptionName: string;
+  /** Why it cannot be linked before anything is tried (not visible, not Enabled). */
+  problem?: OnboardError;
+}
+
+/** Spot's API does not de-duplicate names, and display names repeat ("Pay-As-You-Go"): the id keeps a created account's name unique. */
+export function accountNameFor(subscription: { subscriptionId: string; subscriptionName: string }): string {
+  return `${subscription.subscriptionName} (${subscription.subscriptionId})`;
+}
+
+/**
+ * Links many subscriptions, each to its own Spot account, at most `config.concurrency` at a time, with
+ * one sign-in and one set of clients. Each subscription runs the ordinary provisioning (its own state
+ * file); one failing does not stop the others. Lists subscriptions and Spot accounts once.
+ */
+export async function provisionFleet(config: Config, deps: SessionDeps): Promise<FleetResult> {
+  const clients = deps.clients ?? createClients(config);
+  const fleetPath = resolve(config.cwd, '.spot-azure-onboard', 'fleet.json');
+  const lock = new StateStore(fleetPath);
+  await lock.lock();
+  try {
+    const [accounts, subscriptions] = await Promise.all([
+      clients.spot().then(listSpotAccounts),
+      clients.credential().then(async (credential) => {
+        await checkSignIn(credential, config.endpoints, config.credentialSources);
+        return (await clients.arm()).listSubscriptions();
+      }),
+    ]);
+    const targets = chooseTargets(config, subscriptions);
+    const fleetState = await loadFleetState(fleetPath);
+    const accountFor = accountFinder(config, clients, accounts, fleetState, fleetPath);
+    const shared = sharedReads(clients, accounts, subscriptions);
+
+    const rows = await mapConcurrently(targets, config.concurrency, async (target): Promise<FleetRow> => {
+      const row: FleetRow = { subscriptionId: target.subscriptionId, subscriptionName: target.subscriptionName, status: 'not run' };
+      if (deps.signal.aborted) return row;
+      const report = prefixed(deps.report, `[${target.subscriptionId}]`);
+      try {
+        if (target.problem) throw target.problem;
+        const account = await accountFor(target, report);
+        Object.assign(row, { accountId: account.accountId, ...(account.created ? { accountCreated: true } : {}) });
+        const one: Config = Object.freeze({
+          ...config,
+          accountId: account.accountId,
+          subscriptionId: target.subscriptionId,
+          subscriptionIds: [target.subscriptionId],
+          allSubscriptions: false,
+          fleet: false,
+        });
+        const wasLinked = await isLinked(one, account.accountId);
+        await provision(one, { ...deps, report, clients: shared });
+        row.status = wasLinked ? 'already linked' : 'linked';
+      } catch (error) {
+        row.status = error instanceof OnboardError && error.kind === 'interrupted' ? 'not run' : 'failed';
+        row.error = describeFailure(error, false).replace(/^Error: /, '');
+      }
+      return row;
+    });
+    const failed = rows.filter((r) => r.status === 'failed').length;
+    const linked = rows.filter((r) => r.status === 'linked' || r.status === 'already linked').length;
+    return { rows, linked, failed, interrupted: deps.signal.aborted };
+  } finally {
+    await lock.unlock();
+  }
+}
+
+/** The subscriptions to link: every Enabled one, or those named, each checked against the one listing. */
+function chooseTargets(config: Config, subscriptions: Subscription[]): Target[] {
+  if (config.allSubscriptions) {
+    const enabled = subscriptions.filter((s) => s.state === 'Enabled');
+    if (enabled.length === 0) {
+      throw new OnboardError('not-found', `No Enabled subscription is visible to this identity (it sees ${subscriptions.length}).`,
+        'Sign in as a user with access to the subscriptions (az login --tenant …), or name them with --subscription.');
+    }
+    return enabled.map((s) => ({ subscriptionId: s.subscriptionId, subscriptionName: s.displayName }));
+  }
+  return config.subscriptionIds.map((id) => {
+    const found = subscriptions.find((s) => s.subscriptionId.toLowerCase() === id.toLowerCase());
+    if (found?.state === 'Enabled') return { subscriptionId: found.subscriptionId, subscriptionName: found.displayName };
+    const problem = found
+      ? new OnboardError('invalid-input', `Subscription ${id} is ${found.state}, not Enabled.`, 'Enable it in the Azure portal, or leave it out.')
+      : new OnboardError('not-found', `Subscription ${id} was not found, or you cannot see it.`, 'Check the id (az account list --query "[].id"), or sign in as a user who can see it.');
+    return { subscriptionId: id, subscriptionName: found?.displayName ?? '?', problem };
+  });
+}
+
+/**
+ * Each subscription's Spot account: the one whose providerExternalId is the subscription (Spot sets it
+ * when credentials are linked), else the one this tool created for it earlier (recorded in fleet.json),
+ * else one already named for it; else, with --create-accounts, a new one, recorded before anything else.
+ */
+function accountFinder(config: Config, clients: Clients, accounts: SpotAccount[], fleetState: FleetState, fleetPath: string) {
+  let saving = Promise.resolve();
+  // One writer at a time: the tasks run concurrently, the file is rewritten whole.
+  const record = (subscriptionId: string, account: SpotAccount) => {
+    fleetState.createdAccounts[subscriptionId] = { accountId: account.accountId, name: account.name, at: new Date().toISOString() };
+    saving = saving.then(() => writeJsonAtomic(fleetPath, fleetState));
+    return saving;
+  };
+  return async (target: Target, report: Reporter): Promise<{ accountId: string; created: boolean }> => {
+    const id = target.subscriptionId.toLowerCase();
+    const linked = accounts.find((a) => a.providerExternalId?.toLowerCase() === id);
+    if (linked) return { accountId: linked.accountId, created: false };
+    const recorded = fleetState.createdAccounts[target.subscriptionId];
+    if (recorded && accounts.some((a) => a.accountId === recorded.accountId)) return { accountId: recorded.accountId, created: false };
+    const name = accountNameFor(target);
+    // An account created by a run that stopped before recording it: found by its name.
+    const named = accounts.find((a) => a.name === name && !a.providerExternalId);
+    if (named) {
+      await record(target.subscriptionId, named);
+      return { accountId: named.accountId, created: false };
+    }
+    if (!config.createAccounts) {
+      throw new OnboardError('not-found', `No Spot account is linked to subscription ${target.subscriptionId} (none has it as providerExternalId).`,
+        `Run again with --create-accounts to create one named "${name}", or link an existing account on its own: --account-id act-… --subscription ${target.subscriptionId}.`);
+    }
+    const created = await (await clients.spot()).createAccount(name);
+    accounts.push({ ...created, providerExternalId: null });
+    await record(target.subscriptionId, created);
+    report.info(`created Spot account ${created.accountId} "${created.name}"`);
+    return { accountId: created.accountId, created: true };
+  };
+}
+
+/**
+ * The clients every subscription shares, answering the reads that are the same for all of them from
+ * the fleet's single listing (Spot accounts, subscriptions) or a single call (the tenant), so each
+ * subscription's preflight costs no extra request.
+ */
+function sharedReads(clients: Clients, accounts: SpotAccount[], subscriptions: Subscription[]): Clients {
+  const once = <T>(make: () => Promise<T>) => {
+    let made: Promise<T> | undefined;
+    return () => (made ??= make().catch((error: unknown) => {
+      made = undefined;
+      throw error;
+    }));
+  };
+  const graph = once(async (): Promise<GraphApi> => {
+    const api = await clients.graph();
+    return { ...api, tenant: once(() => api.tenant()) };
+  });
+  const arm = once(async (): Promise<ArmApi> => {
+    const api = await clients.arm();
+    return {
+      ...api,
+      getSubscription: async (subscriptionId) =>
+        subscriptions.find((s) => s.subscriptionId.toLowerCase() === subscriptionId.toLowerCase()) ?? api.getSubscription(subscriptionId),
+    };
+  });
+  const spot = once(async (): Promise<SpotApi> => ({ ...(await clients.spot()), listAccounts: async () => accounts }));
+  return { credential: clients.credential, graph, arm, spot };
+}
+
+/** Progress lines of concurrent subscriptions interleave; each carries its subscription. */
+function prefixed(report: Reporter, prefix: string): Reporter {
+  const tag = (id: string) => `${prefix} ${id}`;
+  return {
+    stepStart: (id, title) => report.stepStart(tag(id), title),
+    stepDone: (id, summary) => report.stepDone(tag(id), summary),
+    stepFailed: (id, message) => report.stepFailed(tag(id), message),
+    retrying: (id, attempt, max, reason) => report.retrying(tag(id), attempt, max, reason),
+    info: (message) => report.info(tag(message)),
+    warn: (message) => report.warn(tag(message)),
+  };
+}
+
+async function isLinked(config: Config, accountId: string): Promise<boolean> {
+  try {
+    return (await new StateStore(statePathFor(config, accountId)).load(accountId)).steps.link !== undefined;
+  } catch {
+    // A state file provisioning cannot use is reported by provisioning itself.
+    return false;
+  }
+}
+
+async function loadFleetState(path: string): Promise<FleetState> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, createdAccounts: {} };
+    throw error;
+  }
+  try {
+    const state = JSON.parse(text) as FleetState;
+    if (typeof state.createdAccounts !== 'object' || state.createdAccounts === null) throw new Error('no createdAccounts');
+    return state;
+  } catch {
+    throw new OnboardError('state', `${path} is not valid fleet state; it was left untouched.`,
+      'It records the Spot accounts created for subscriptions. Restore it, or move it away: accounts already created are then found by their name.');
+  }
+}
+
+/** Exit 1 when any subscription failed, 130 when interrupted; the table has been printed by then. */
+export function throwIfIncomplete(result: FleetResult): void {
+  if (result.interrupted) {
+    throw new OnboardError('interrupted', 'Interrupted; each subscription\'s state is saved.', 'Run the same command again: it picks up only the unfinished subscriptions.');
+  }
+  if (result.failed > 0) {
+    throw new OnboardError('partial', `${result.failed} of ${result.rows.length} subscriptions were not linked (see the table).`,
+      'Fix what each error says, then run the same command again: subscriptions already linked are left as they are.');
+  }
+}
+
+/** The closing table: one row per subscription. */
+export function fleetTable(result: FleetResult): string {
+  const header = ['subscription', 'Spot account', 'status', 'error'];
+  const lines = result.rows.map((r) => [
+    `${r.subscriptionName} (${r.subscriptionId})`,
+    r.accountId ? `${r.accountId}${r.accountCreated ? ' (new)' : ''}` : '-',
+    r.status,
+    (r.error ?? '').replace(/\s*\n\s*/g, ' '),
+  ]);
+  const widths = header.slice(0, 3).map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const format = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
+  const tally = `${result.linked} of ${result.rows.length} subscriptions linked${result.failed ? `; ${result.failed} failed` : ''}${result.interrupted ? '; interrupted' : ''}.`;
+  return ['', format(header), ...lines.map(format), '', tally].join('\n');
+}

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import type { CustomRole } from './clients/arm.ts';
+import type { Context } from './context.ts';
+import { ApiError, OnboardError } from './errors.ts';
+import { SPOT_MINIMAL_ACTIONS } from './spot-minimal-role.ts';
+
+/** Built-in Contributor (Azure built-in roles reference). */
+export const CONTRIBUTOR_ROLE_ID = 'b24988ac-6180-42a0-ab88-20f7382dd24c';
+
+/** The `--role` value that asks for a custom role holding only what Spot needs. */
+export const SPOT_MINIMAL = 'spot-minimal';
+
+const ROLE_DEFINITIONS = '/providers/Microsoft.Authorization/roleDefinitions/';
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The role the service principal gets on one subscription, as the assignment names it. */
+export interface ResolvedRole {
+  /** The role definition's GUID. */
+  guid: string;
+  roleName: string;
+  /** /subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{guid} */
+  definitionId: string;
+  /** spot-minimal on a subscription that does not hold it yet: the role step creates it first. */
+  toCreate?: CustomRole;
+}
+
+/** A UUID fixed by its parts, so a re-run PUTs the same object instead of making a second one. */
+export function deterministicGuid(...parts: string[]): string {
+  const hex = createHash('sha256').update(parts.map((p) => p.toLowerCase()).join('|')).digest('hex');
+  // Shaped as an RFC 4122 name-based UUID (version 5 bits, variant 10) so ARM accepts it.
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Custom role names are unique in the whole tenant, so each subscription's spot-minimal role carries its id. */
+export function spotMinimalRoleName(subscriptionId: string): string {
+  return `Spot Elastigroup and Ocean (spot-azure-onboard ${subscriptionId})`;
+}
+
+const resolved = new WeakMap<Context, { subscriptionId: string; role: Promise<ResolvedRole> }>();
+
+/**
+ * The role `--role` names, on the subscription: Contributor by its fixed id; spot-minimal found by its
+ * role name or, when missing, described for the role step to create; a GUID or role definition id by
+ * GET; any other text by exact role name (`$filter=roleName eq '…'`). Resolved once per run: preflight,
+ * the role step and a dry-run plan share the answer. Reads only.
+ */
+export function resolveRoleDefinition(ctx: Context, subscriptionId: string): Promise<ResolvedRole> {
+  const known = resolved.get(ctx);
+  if (known?.subscriptionId === subscriptionId) return known.role;
+  const role = lookUp(ctx, subscriptionId);
+  resolved.set(ctx, { subscriptionId, role });
+  role.catch(() => resolved.delete(ctx));
+  return role;
+}
+
+async function lookUp(ctx: Context, subscriptionId: string): Promise<ResolvedRole> {
+  const scope = `/subscriptions/${subscriptionId}`;
+  const at = (guid: string, roleName: string, toCreate?: CustomRole): ResolvedRole => ({ guid, roleName, definitionId: `${scope}${ROLE_DEFINITIONS}${guid}`, ...(toCreate ? { toCreate } : {}) });
+  const wanted = ctx.config.role;
+  // Built-in role ids are the same in every subscription and cloud: no lookup needed for the default.
+  if (wanted.toLowerCase() === 'contributor') return at(CONTRIBUTOR_ROLE_ID, 'Contributor');
+  const arm = await ctx.clients.arm();
+
+  if (wanted.toLowerCase() === SPOT_MINIMAL) {
+    const roleName = spotMinimalRoleName(subscriptionId);
+    const [found] = await arm.findRoleDefinitions(scope, roleName);
+    if (found) return at(found.name, roleName);
+    return at(deterministicGuid(SPOT_MINIMAL, scope), roleName, {
+      roleName,
+      description: 'What Spot needs to run Elastigroup and Ocean on this subscription (Spot-Azure-Full-Permission.json); made by spot-azure-onboard.',
+      actions: [...SPOT_MINIMAL_ACTIONS],
+      assignableScopes: [scope],
+    });
+  }
+
+  const guid = guidOf(wanted);
+  if (guid) {
+    const found = await arm.getRoleDefinition(scope, guid);
+    if (!found) {
+      throw new OnboardError('not-found', `Role definition ${guid} (--role) does not exist, or cannot be assigned on subscription ${subscriptionId}.`,
+        `List the roles you can assign there (az role definition list --scope ${scope} --query "[].{name:roleName, id:name}" -o table) and pass a name or id from it.`);
+    }
+    return at(found.name || guid, found.roleName);
+  }
+  const [found] = await arm.findRoleDefinitions(scope, wanted);
+  if (!found) {
+    throw new OnboardError('not-found', `No role named "${wanted}" (--role) can be assigned on subscription ${subscriptionId}.`,
+      `Role names are matched exactly, spaces and case included; list them with az role definition list --scope ${scope} --query "[].roleName" -o tsv, or pass --role spot-minimal for a custom role holding only what Spot needs.`);
+  }
+  return at(found.name, found.roleName);
+}
+
+/** spot-minimal on a subscription without it: PUT under a fixed GUID, so a repeated or racing run makes one definition. */
+export async function createRoleDefinitionIfMissing(ctx: Context, chosen: ResolvedRole): Promise<ResolvedRole> {
+  if (!chosen.toCreate) return chosen;
+  const arm = await ctx.clients.arm();
+  const scope = chosen.toCreate.assignableScopes[0]!;
+  try {
+    await arm.putRoleDefinition(scope, chosen.guid, chosen.toCreate);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 409 && error.code === 'RoleDefinitionWithSameNameExists') {
+      // Made meanwhile under another GUID (by hand, or a run that lost its answer): use that one.
+      const [existing] = await arm.findRoleDefinitions(scope, chosen.roleName);
+      if (existing) return { guid: existing.name, roleName: chosen.roleName, definitionId: `${scope}${ROLE_DEFINITIONS}${existing.name}` };
+    }
+    if (error instanceof ApiError && error.status === 403) {
+      throw error.withHint('Creating the spot-minimal custom role needs Microsoft.Authorization/roleDefinitions/write (Owner or User Access Administrator); ask for it, or pass --role with an existing role.');
+    }
+    throw error;
+  }
+  ctx.report.info(`created custom role "${chosen.roleName}" (${chosen.guid}) with the ${chosen.toCreate.actions.length} actions Spot needs`);
+  return { guid: chosen.guid, roleName: chosen.roleName, definitionId: chosen.definitionId };
+}
+
+/** A bare GUID, or the GUID at the end of a role definition id. */
+function guidOf(value: string): string | undefined {
+  const last = value.split('/').pop() ?? '';
+  const isId = value.includes('/') ? value.toLowerCase().includes(ROLE_DEFINITIONS.toLowerCase()) : true;
+  return isId && GUID.test(last) ? last.toLowerCase() : undefined;
+}

@@ -1,0 +1,143 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { startEmulator, type Emulator, type SubscriptionSeed } from '../emulator/server.ts';
+import { cliEnv, runCli, workdir } from './cli.ts';
+
+const BOUND = 3;
+const NO_PERMISSION = 20;
+const SPOT_FAILS = 5;
+
+function provision(emulator: Emulator, cwd: string, args: string[]) {
+  return runCli('provision.ts', args, { env: cliEnv(emulator), cwd });
+}
+
+/** The closing table's rows (progress lines come before its header). */
+function tableOf(stdout: string): string[] {
+  const lines = stdout.split('\n');
+  return lines.slice(lines.findIndex((line) => /^subscription\s+Spot account\s+status/.test(line)) + 1);
+}
+
+function rowOf(stdout: string, subscriptionId: string): string {
+  return tableOf(stdout).find((line) => line.includes(`(${subscriptionId})`)) ?? '';
+}
+
+test('25 subscriptions: 23 link, the two failures are in the table, and a re-run links only those two', async () => {
+  const subscriptions: SubscriptionSeed[] = Array.from({ length: 25 }, (_, i) => ({
+    displayName: `Team ${i + 1}`,
+    callerRole: i === NO_PERMISSION ? 'Reader' : 'Owner',
+  }));
+  // A small latency makes the subscriptions' requests overlap, so the bound is really exercised.
+  const emulator = await startEmulator({ subscriptions, accounts: 1, latencyMs: 2 });
+  try {
+    const subs = emulator.store.subscriptions;
+    // The first twelve subscriptions already have a Spot account linked to them; the rest get new ones.
+    for (let i = 0; i < 12; i++) {
+      emulator.store.spot.accounts.push({ accountId: `act-${String(i).padStart(8, '0')}`, name: `existing ${i}`, organizationId: '606079000000', providerExternalId: subs[i]!.subscriptionId, cloudProvider: 'AZURE' });
+    }
+    const spotFailingAccount = emulator.store.spot.accounts.find((a) => a.providerExternalId === subs[SPOT_FAILS]!.subscriptionId)!.accountId;
+    emulator.faults.add({ api: 'spot', path: new RegExp(`accountId=${spotFailingAccount}`), status: 500, times: 1e9 });
+    const cwd = workdir();
+
+    const first = await provision(emulator, cwd, ['--all-subscriptions', '--create-accounts', '--concurrency', String(BOUND)]);
+    assert.is(first.code, 1, first.stderr);
+    assert.ok(emulator.peakInFlight <= BOUND, `peak ${emulator.peakInFlight} requests in flight, bound ${BOUND}`);
+    assert.ok(emulator.peakInFlight > 1, 'the subscriptions ran one at a time');
+    const linkedAccounts = (i: number) => emulator.store.spot.accounts.filter((a) => a.providerExternalId === subs[i]!.subscriptionId);
+    for (let i = 0; i < 25; i++) {
+      const row = rowOf(first.stdout, subs[i]!.subscriptionId);
+      if (i === NO_PERMISSION || i === SPOT_FAILS) {
+        assert.match(row, 'failed');
+        continue;
+      }
+      assert.match(row, /  linked(\s|$)/, row);
+      const [account, ...others] = linkedAccounts(i);
+      assert.ok(account, `subscription ${i} has no linked account`);
+      assert.is(others.length, 0, `subscription ${i} has several accounts`);
+      assert.is(emulator.store.spot.credentials.get(account!.accountId)?.subscriptionId, subs[i]!.subscriptionId);
+    }
+    assert.match(rowOf(first.stdout, subs[NO_PERMISSION]!.subscriptionId), 'You may not assign roles');
+    assert.match(rowOf(first.stdout, subs[SPOT_FAILS]!.subscriptionId), 'The Spot API answered 500');
+    assert.match(first.stdout, '23 of 25 subscriptions linked; 2 failed.');
+    assert.match(first.stderr, '2 of 25 subscriptions were not linked');
+    // One account per subscription: 1 seeded + 12 pre-linked + 13 created, the failing one's included.
+    assert.is(emulator.store.spot.accounts.length, 26);
+    const fleet = JSON.parse(readFileSync(join(cwd, '.spot-azure-onboard', 'fleet.json'), 'utf8'));
+    assert.is(Object.keys(fleet.createdAccounts).length, 13);
+    // Each subscription's progress is told apart.
+    assert.match(first.stdout, `[${subs[7]!.subscriptionId}] app:`);
+
+    // Lift both faults; the re-run touches only the two unfinished subscriptions.
+    emulator.faults.clear();
+    const blocked = subs[NO_PERMISSION]!;
+    emulator.store.addAssignment({ scope: `/subscriptions/${blocked.subscriptionId}`, subscriptionId: blocked.subscriptionId, role: 'Owner', principalId: emulator.store.caller.objectId, now: Date.now() });
+    const blockedAccount = fleet.createdAccounts[blocked.subscriptionId].accountId as string;
+    emulator.resetCounters();
+    const second = await provision(emulator, cwd, ['--all-subscriptions', '--create-accounts', '--concurrency', String(BOUND)]);
+    assert.is(second.code, 0, second.stderr);
+    assert.match(second.stdout, '25 of 25 subscriptions linked.');
+    assert.match(rowOf(second.stdout, blocked.subscriptionId), /  linked(\s|$)/);
+    assert.match(rowOf(second.stdout, subs[SPOT_FAILS]!.subscriptionId), /  linked(\s|$)/);
+    assert.is(tableOf(second.stdout).filter((line) => line.includes('already linked')).length, 23);
+    assert.is(emulator.store.spot.accounts.length, 26, 'an account was created twice');
+
+    const theirs = [blockedAccount, spotFailingAccount, blocked.subscriptionId, subs[SPOT_FAILS]!.subscriptionId];
+    const apps = emulator.store.applications.filter((a) => theirs.some((id) => a.uniqueName?.endsWith(id)));
+    const sps = emulator.store.servicePrincipals.filter((sp) => apps.some((a) => a.appId === sp.appId));
+    const ids = [...theirs, ...apps.flatMap((a) => [a.id, a.appId]), ...sps.map((sp) => sp.id)].map((id) => id.toLowerCase());
+    const writes = emulator.mutating();
+    assert.ok(writes.length > 0);
+    for (const write of writes) {
+      const text = `${write.path} ${JSON.stringify(write.body ?? '')}`.toLowerCase();
+      assert.ok(ids.some((id) => text.includes(id)), `the re-run touched something else: ${write.method} ${write.path}`);
+    }
+    for (const i of [NO_PERMISSION, SPOT_FAILS]) {
+      const [account] = linkedAccounts(i);
+      assert.is(emulator.store.spot.credentials.get(account!.accountId)?.subscriptionId, subs[i]!.subscriptionId);
+    }
+    // One application per Spot account.
+    assert.is(emulator.store.applications.length, 25);
+    assert.is(new Set(emulator.store.applications.map((a) => a.uniqueName)).size, 25);
+  } finally {
+    await emulator.close();
+  }
+});
+
+test('a subscription with no Spot account fails with a hint unless --create-accounts, and nothing is created for it', async () => {
+  const emulator = await startEmulator({ subscriptions: 2, accounts: 1 });
+  try {
+    const [first, second] = emulator.store.subscriptions;
+    emulator.store.spot.accounts[0]!.providerExternalId = first!.subscriptionId;
+    const run = await provision(emulator, workdir(), ['--subscription', first!.subscriptionId, '--subscription', second!.subscriptionId, '--json']);
+    assert.is(run.code, 1, run.stderr);
+    const result = JSON.parse(run.stdout);
+    assert.equal(result.subscriptions.map((r: { status: string }) => r.status), ['linked', 'failed']);
+    assert.match(result.subscriptions[1].error, `No Spot account is linked to subscription ${second!.subscriptionId}`);
+    assert.match(result.subscriptions[1].error, '--create-accounts');
+    assert.is(emulator.store.spot.accounts.length, 1);
+    assert.is(emulator.store.applications.length, 1);
+  } finally {
+    await emulator.close();
+  }
+});
+
+test('--account-id, --state or --dry-run with several subscriptions is a usage error', async () => {
+  const emulator = await startEmulator({ subscriptions: 2 });
+  try {
+    const ids = emulator.store.subscriptions.map((s) => s.subscriptionId);
+    for (const extra of [['--account-id', emulator.env.SPOTINST_ACCOUNT!], ['--state', 'x.json'], ['--dry-run']]) {
+      const run = await provision(emulator, workdir(), ['--subscription', ids[0]!, '--subscription', ids[1]!, ...extra]);
+      assert.is(run.code, 2, `${extra[0]}: ${run.stderr}`);
+      assert.match(run.stderr, extra[0]!);
+    }
+    const both = await provision(emulator, workdir(), ['--all-subscriptions', '--subscription', ids[0]!]);
+    assert.is(both.code, 2);
+    assert.match(both.stderr, '--all-subscriptions and --subscription cannot be combined');
+    assert.equal(emulator.mutating(), []);
+  } finally {
+    await emulator.close();
+  }
+});
+
+test.run();
