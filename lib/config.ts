@@ -199,9 +199,13 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
   };
 
   const help = values.help === true;
+  const yes = values.yes === true || !stdinIsTTY;
+  // Guided mode asks for it; without a terminal it is one more problem to report with the rest.
+  if (accountId === undefined && !fleet && yes && 'account-id' in accepted) {
+    problems.push('No Spot account given: pass --account-id act-… or set SPOTINST_ACCOUNT (Spot console → Settings → Account shows the id).');
+  }
   if (problems.length > 0 && !help) throw new UsageError(problems);
 
-  const yes = values.yes === true || !stdinIsTTY;
   const statePath = flag('state');
   return Object.freeze({
     // In fleet mode each subscription's account is found or created; SPOTINST_ACCOUNT names none of them.

@@ -12,7 +12,7 @@ import { UsageError } from '../lib/errors.ts';
 import { rejects } from './helpers.ts';
 
 const cwd = mkdtempSync(join(tmpdir(), 'clouds-test-'));
-const load = (argv: string[], env: Record<string, string> = {}) => loadConfig({ argv, env, cwd, stdinIsTTY: false });
+const load = (argv: string[], env: Record<string, string> = {}) => loadConfig({ argv, env: { SPOTINST_ACCOUNT: 'act-1234abcd', ...env }, cwd, stdinIsTTY: false });
 
 /** design.md §3, from azure-cli's cloud.py and Graph's national cloud deployments. */
 const DOCUMENTED = {

@@ -28,7 +28,8 @@ test('flags win over environment, environment over defaults', () => {
 
 test('reports every problem at once', () => {
   const problems = problemsOf(['--acount-id', 'act-1', '--secret-expiry', '0', '--subscription', 'nope'], { AZURE_TENANT_ID: 'contoso' });
-  assert.is(problems.length, 4, problems.join('\n'));
+  assert.is(problems.length, 5, problems.join('\n'));
+  assert.match(problems.join('\n'), 'No Spot account given');
   assert.match(problems.join('\n'), 'did you mean --account-id?');
   assert.match(problems.join('\n'), 'Subscription id "nope" is not a GUID');
   assert.match(problems.join('\n'), '--secret-expiry must be a whole number from 1 to 24');
@@ -41,10 +42,12 @@ test('rejects a malformed account id and an over-long app name', () => {
   assert.match(problems.join('\n'), '--app-name must be 1 to 120 characters');
 });
 
-test('without a terminal on stdin it never prompts', () => {
-  assert.is(load([], {}, false).interactive, false);
+test('without a terminal on stdin it never prompts, so the account must be given', () => {
+  const account = { SPOTINST_ACCOUNT: 'act-1234abcd' };
+  assert.is(load([], account, false).interactive, false);
   assert.is(load([], {}, true).interactive, true);
-  assert.is(load(['--yes'], {}, true).interactive, false);
+  assert.is(load(['--yes'], account, true).interactive, false);
+  assert.match(problemsOf([]).join('\n'), 'No Spot account given');
 });
 
 test('an endpoint must be https', () => {
