@@ -88,8 +88,8 @@ async function describePlan(ctx: Context, pending: Step[]): Promise<string[]> {
   const lines = [`This removes what spot-azure-onboard created for Spot account ${ctx.accountId}:`];
   for (const step of pending) {
     if (step === removeRole) {
-      const own = ownRoleAssignment(ctx);
-      lines.push(own ? `  - role assignment ${own.id} (Contributor for service principal ${o.servicePrincipalId})`
+      const own = await ownRoleAssignment(ctx);
+      lines.push(own ? `  - role assignment ${own.id} (${o.roleName ?? 'Contributor'} for service principal ${o.servicePrincipalId})`
         : '  - (no role assignment: none was created by this tool)');
     }
     if (step === removeServicePrincipal && o.servicePrincipalId) lines.push(`  - service principal ${o.servicePrincipalId} (appId ${o.appId})`);

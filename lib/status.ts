@@ -125,7 +125,7 @@ function roleAssignment(ctx: Context): Promise<Check[]> {
     const { roleDefinitionId = CONTRIBUTOR_ROLE_ID, roleName = 'Contributor' } = ctx.outputs;
     const arm = await ctx.clients.arm();
     const scope = `/subscriptions/${subscriptionId}`;
-    const own = ownRoleAssignment(ctx);
+    const own = await ownRoleAssignment(ctx);
     // An assignment that existed before the tool ran is recorded by id; look it up among the principal's.
     const found = own
       ? await arm.getRoleAssignment(own.scope, own.name)

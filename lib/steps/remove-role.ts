@@ -1,15 +1,17 @@
 import type { Context } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { CONTRIBUTOR_ROLE_ID, roleAssignmentName } from './role.ts';
+import { roleAssignmentName } from './role.ts';
 import type { Step } from './step.ts';
 
 const ROLE_ASSIGNMENTS = '/providers/Microsoft.Authorization/roleAssignments/';
 
 /**
  * The assignment this tool made: the recorded id, or, when a run stopped inside the role step, the
- * deterministic name it PUTs. An assignment that existed before the tool ran is not ours to remove.
+ * principal's assignment on the subscription that carries the name the role step gives it (scope,
+ * principal and role fix it, whatever the role). An assignment that existed before the tool ran is
+ * not ours to remove.
  */
-export function ownRoleAssignment(ctx: Context): { scope: string; name: string; id: string } | undefined {
+export async function ownRoleAssignment(ctx: Context): Promise<{ scope: string; name: string; id: string } | undefined> {
   const { roleAssignmentId, roleAssignmentPreexisting, subscriptionId, servicePrincipalId } = ctx.outputs;
   if (roleAssignmentPreexisting === 'true') return undefined;
   if (roleAssignmentId) {
@@ -18,19 +20,20 @@ export function ownRoleAssignment(ctx: Context): { scope: string; name: string; 
   }
   if (!subscriptionId || !servicePrincipalId) return undefined;
   const scope = `/subscriptions/${subscriptionId}`;
-  const name = roleAssignmentName(scope, servicePrincipalId, CONTRIBUTOR_ROLE_ID);
-  return { scope, name, id: `${scope}${ROLE_ASSIGNMENTS}${name}` };
+  const assignments = await (await ctx.clients.arm()).listRoleAssignments(scope, servicePrincipalId);
+  const made = assignments.find((a) => a.name.toLowerCase() === roleAssignmentName(scope, servicePrincipalId, a.roleDefinitionId.split('/').pop()!));
+  return made && { scope, name: made.name, id: made.id };
 }
 
-/** Removes the Contributor assignment this tool made on the subscription, by its id; nothing else. */
+/** Removes the role assignment this tool made on the subscription, by its id; nothing else. */
 export const removeRole: Step = {
   id: 'remove-role',
   title: 'Remove the role assignment',
   async run(ctx) {
-    const own = ownRoleAssignment(ctx);
+    const own = await ownRoleAssignment(ctx);
     if (!own) {
       const reason = ctx.outputs.roleAssignmentPreexisting === 'true'
-        ? `left ${ctx.outputs.roleAssignmentId || 'the Contributor assignment'}: it existed before this tool ran`
+        ? `left ${ctx.outputs.roleAssignmentId || `the ${ctx.outputs.roleName ?? 'Contributor'} assignment`}: it existed before this tool ran`
         : 'no role assignment was recorded';
       return { outputs: { roleAssignmentRemoval: 'kept' }, summary: reason };
     }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startEmulator, type Emulator } from '../emulator/server.ts';
-import { cliEnv, runCli, workdir } from './cli.ts';
+import { cliEnv, runCli, startCli, workdir } from './cli.ts';
 
 let emulator: Emulator;
 /** Both accounts' state files live here, as they would in one admin's working directory. */
@@ -109,6 +109,31 @@ test('objects already removed by hand are fine, and --delete-spot-account remove
   assert.is(store.applications.length, 0);
   assert.equal(store.roleAssignments.map((a) => a.principalId).sort(), [store.caller.objectId, '99999999-8888-7777-6666-555555555555'].sort());
   assert.type(stateOf(cwd, accountB).deprovisioned, 'string');
+});
+
+test('a run killed after Azure made a Reader assignment but before it was recorded: deprovision still finds and removes it', async () => {
+  const lone = await startEmulator();
+  try {
+    const dir = workdir();
+    const env = cliEnv(lone);
+    const hung = lone.faults.hang({ apply: true, when: (r) => r.api === 'arm' && r.method === 'PUT' && r.path.includes('/roleAssignments/') });
+    const crashed = startCli('provision.ts', ['--role', 'Reader'], { env, cwd: dir });
+    await hung;
+    crashed.child.kill('SIGKILL');
+    await crashed.done;
+    const sp = lone.store.servicePrincipals[0]!;
+    const mine = () => lone.store.roleAssignments.filter((a) => a.principalId === sp.id);
+    assert.is(mine().length, 1, 'the assignment was made');
+    assert.is(JSON.parse(readFileSync(join(dir, '.spot-azure-onboard', `${lone.env.SPOTINST_ACCOUNT}.json`), 'utf8')).steps.role, undefined);
+
+    const removed = await runCli('deprovision.ts', ['--yes'], { env, cwd: dir });
+    assert.is(removed.code, 0, removed.stderr);
+    assert.equal(mine(), [], 'the unrecorded Reader assignment is still there');
+    assert.is(lone.store.applications.length, 0);
+    assert.ok(lone.store.roleAssignments.length > 0, "the caller's own assignment must stay");
+  } finally {
+    await lone.close();
+  }
 });
 
 test.run();
