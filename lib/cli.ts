@@ -125,7 +125,8 @@ export async function runScript(
     {
       json: () => config?.json ?? false,
       verbose: () => config?.verbose ?? process.argv.includes('--verbose'),
-      plain: () => config?.plain ?? false,
+      // Several subscriptions run at once: one live line cannot show them, so fleet runs print plain lines.
+      plain: () => (config?.plain || config?.fleet) ?? false,
       secrets: [process.env.SPOTINST_TOKEN, process.env.AZURE_CLIENT_SECRET],
     },
     async (io) => {
