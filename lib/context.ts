@@ -36,6 +36,7 @@ export interface Context {
   now: () => Date;
   /** Writes the state now; steps call it before a request whose effect could otherwise be lost. */
   saveState: () => Promise<void>;
+  statePath: string;
   signal: AbortSignal;
 }
 

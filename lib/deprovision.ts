@@ -3,7 +3,8 @@ import type { Context } from './context.ts';
 import { ApiError, OnboardError } from './errors.ts';
 import { isDone, runSteps } from './runner.ts';
 import { SECRET_DISPLAY_NAME } from './secrets.ts';
-import { checkAzureSignIn, withSession, type SessionDeps } from './session.ts';
+import { listSpotAccounts } from './steps/preflight.ts';
+import { checkSignInToStateTenant, withSession, type SessionDeps } from './session.ts';
 import { removeApp } from './steps/remove-app.ts';
 import { ownRoleAssignment, removeRole } from './steps/remove-role.ts';
 import { removeServicePrincipal } from './steps/remove-service-principal.ts';
@@ -47,7 +48,9 @@ export async function deprovision(config: Config, deps: DeprovisionDeps): Promis
         throw new OnboardError('usage', 'deprovision deletes the objects this tool created and asks first, but stdin is not a terminal.',
           'Pass --yes to confirm without a prompt (for scripts), or run it in a terminal.');
       }
-      if (pending.some((s) => s !== removeSpotAccount)) await checkAzureSignIn(ctx);
+      if (pending.some((s) => s !== removeSpotAccount)) await checkSignInToStateTenant(ctx);
+      // The token must work before Azure objects go; an account already deleted by hand is fine.
+      if (pending.includes(removeSpotAccount)) await listSpotAccounts(await ctx.clients.spot());
       const plan = await describePlan(ctx, pending);
       if (config.assumeYes) {
         for (const line of plan) ctx.report.info(line);

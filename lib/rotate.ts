@@ -1,8 +1,9 @@
 import type { Config } from './config.ts';
 import { OnboardError } from './errors.ts';
 import { runSteps } from './runner.ts';
-import { checkAzureSignIn, withSession, type SessionDeps } from './session.ts';
+import { checkSignInToStateTenant, withSession, type SessionDeps } from './session.ts';
 import type { State } from './state.ts';
+import { checkSpotAccount } from './steps/preflight.ts';
 import { rotateAddSecret } from './steps/rotate-add-secret.ts';
 import { rotateLink } from './steps/rotate-link.ts';
 import { rotateRemoveOld } from './steps/rotate-remove-old.ts';
@@ -32,7 +33,9 @@ export async function rotateSecret(config: Config, deps: SessionDeps): Promise<R
   return withSession(config, deps, { lock: true }, async (ctx, store) => {
     const { state } = ctx;
     requireLink(state, store.path);
-    await checkAzureSignIn(ctx);
+    await checkSignInToStateTenant(ctx);
+    // Spot must be able to take the new secret before one is added to the app.
+    await checkSpotAccount(ctx);
     const resumed = state.rotation !== undefined;
     if (state.rotation) {
       ctx.report.info(`Finishing the rotation started at ${state.rotation.startedAt} by an interrupted run.`);

@@ -6,7 +6,7 @@ import { OnboardError } from './errors.ts';
 import type { Redactor } from './redact.ts';
 import type { Reporter } from './report.ts';
 import { defaultLagSchedule } from './retry.ts';
-import { StateStore } from './state.ts';
+import { assertSameTenant, StateStore } from './state.ts';
 
 /** What a script's edge hands to the library: output, redaction, interruption, and (in tests) effects. */
 export interface SessionDeps {
@@ -48,6 +48,7 @@ export async function withSession<T>(
       sleep: deps.sleep ?? abortableSleep(deps.signal),
       now: deps.now ?? (() => new Date()),
       saveState: () => store.save(state),
+      statePath: store.path,
       signal: deps.signal,
     };
     return await work(ctx, store);
@@ -56,7 +57,12 @@ export async function withSession<T>(
   }
 }
 
-/** One token now, so a sign-in problem is reported as such before the first Graph or ARM call. */
-export async function checkAzureSignIn(ctx: Context): Promise<void> {
+/**
+ * One token now, so a sign-in problem is reported as such before the first Graph or ARM call; then,
+ * for a state that records its tenant, a check that it is the one signed in to: in another tenant
+ * every object the state records would look "already gone".
+ */
+export async function checkSignInToStateTenant(ctx: Context): Promise<void> {
   await checkSignIn(await ctx.clients.credential(), ctx.config.endpoints, ctx.config.credentialSources);
+  if (ctx.state.tenantId) assertSameTenant(ctx.state, ctx.statePath, (await (await ctx.clients.graph()).tenant()).id);
 }

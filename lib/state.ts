@@ -36,6 +36,14 @@ export interface Rotation {
   supersededKeyIds: string[];
 }
 
+/** A state made in one tenant describes objects that do not exist in another: refuse to act on it there. */
+export function assertSameTenant(state: State, path: string, signedInTenantId: string): void {
+  if (state.tenantId && state.tenantId !== signedInTenantId) {
+    throw new OnboardError('state', `The state file ${path} was made in Azure tenant ${state.tenantId}, but you are signed in to tenant ${signedInTenantId}.`,
+      'Sign in to the tenant the file was made for (az login --tenant …), or pass --state with a different path.');
+  }
+}
+
 export function emptyState(accountId: string): State {
   return { version: STATE_VERSION, accountId, steps: {} };
 }
@@ -62,7 +70,7 @@ export class StateStore {
   }
 
   /** Reads the state for `accountId`; a missing file is an empty state. Refuses files it must not touch. */
-  async load(accountId: string, tenantId?: string): Promise<State> {
+  async load(accountId: string): Promise<State> {
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
@@ -86,10 +94,6 @@ export class StateStore {
     if (state.accountId !== accountId) {
       throw new OnboardError('state', `The state file ${this.path} belongs to Spot account ${state.accountId}, not ${accountId}.`,
         'Pass --state with a different path for this account, or the --account-id the file was made for.');
-    }
-    if (tenantId && state.tenantId && state.tenantId !== tenantId) {
-      throw new OnboardError('state', `The state file ${this.path} was made in Azure tenant ${state.tenantId}, but you are signed in to tenant ${tenantId}.`,
-        'Sign in to the tenant the file was made for (az login --tenant …), or pass --state with a different path.');
     }
     return state;
   }

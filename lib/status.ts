@@ -2,7 +2,7 @@ import type { Application } from './clients/graph.ts';
 import type { Config } from './config.ts';
 import type { Context } from './context.ts';
 import { ApiError, OnboardError } from './errors.ts';
-import { checkAzureSignIn, withSession, type SessionDeps } from './session.ts';
+import { checkSignInToStateTenant, withSession, type SessionDeps } from './session.ts';
 import { ownRoleAssignment } from './steps/remove-role.ts';
 import { CONTRIBUTOR_ROLE_ID, sameRole } from './steps/role.ts';
 
@@ -43,7 +43,7 @@ export async function linkStatus(config: Config, deps: SessionDeps): Promise<Lin
     for (const record of Object.values(state.steps)) Object.assign(ctx.outputs, record.outputs);
     const checks = [stateCheck(ctx, store.path)];
     if (!state.deprovisioned) {
-      await checkAzureSignIn(ctx);
+      await checkSignInToStateTenant(ctx);
       const live = await Promise.all([applicationAndSecret(ctx), servicePrincipal(ctx), roleAssignment(ctx), spotCredentials(ctx)]);
       checks.push(...live.flat());
     }

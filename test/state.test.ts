@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OnboardError } from '../lib/errors.ts';
-import { emptyState, StateStore } from '../lib/state.ts';
+import { assertSameTenant, emptyState, StateStore } from '../lib/state.ts';
 import { rejects } from './helpers.ts';
 
 const fresh = () => new StateStore(join(mkdtempSync(join(tmpdir(), 'state-test-')), 'nested', 'act-1234abcd.json'));
@@ -51,7 +51,9 @@ test('refuses a corrupt, newer or foreign state file and leaves it untouched', a
   await rejects(store.load('act-1234abcd'), isStateError('belongs to Spot account act-9999ffff'));
 
   writeFileSync(store.path, JSON.stringify({ ...emptyState('act-1234abcd'), tenantId: 't1' }));
-  await rejects(store.load('act-1234abcd', 't2'), isStateError('made in Azure tenant t1'));
+  const foreign = await store.load('act-1234abcd');
+  assert.throws(() => assertSameTenant(foreign, store.path, 't2'), (e: unknown) => isStateError('made in Azure tenant t1')(e));
+  assertSameTenant(foreign, store.path, 't1');
 });
 
 test('a second holder is refused while the first runs; a dead holder’s lock is taken over', async () => {

@@ -54,7 +54,7 @@ function contextFor(e: Emulator, argv: string[] = []): Context & { retries: stri
   return {
     config, accountId: config.accountId!, state, outputs: {}, clients: clientsFor(e), report, redactor: new Redactor(),
     lagSchedule: { maxWaitMs: 2_000, initialDelayMs: 10, maxDelayMs: 50 },
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)), now: () => new Date(), saveState: async () => {},
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)), now: () => new Date(), saveState: async () => {}, statePath: '(not saved)',
     signal: new AbortController().signal, retries,
   };
 }

@@ -40,7 +40,8 @@ export const preflight: Step = {
   },
 };
 
-async function checkSpotAccount(ctx: Context): Promise<SpotAccount> {
+/** The token works and can see the account: checked before anything changes in Azure. */
+export async function checkSpotAccount(ctx: Context): Promise<SpotAccount> {
   const accounts = await listSpotAccounts(await ctx.clients.spot());
   const account = accounts.find((a) => a.accountId === ctx.accountId);
   if (!account) {

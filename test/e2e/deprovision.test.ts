@@ -136,4 +136,29 @@ test('a run killed after Azure made a Reader assignment but before it was record
   }
 });
 
+test('signed in to another tenant, status, rotate-secret and deprovision refuse the state and change nothing', async () => {
+  const home = await startEmulator();
+  const elsewhere = await startEmulator();
+  try {
+    const dir = workdir();
+    const made = await runCli('provision.ts', [], { env: cliEnv(home), cwd: dir });
+    assert.is(made.code, 0, made.stderr);
+    const before = JSON.stringify(home.store.applications);
+    // The same Spot account and subscription names, but Azure sign-in lands in the other tenant.
+    const env = cliEnv(elsewhere, { SPOTINST_ACCOUNT: home.env.SPOTINST_ACCOUNT });
+    for (const [script, args] of [['status.ts', []], ['rotate-secret.ts', []], ['deprovision.ts', ['--yes']]] as const) {
+      elsewhere.resetCounters();
+      const refused = await runCli(script, [...args], { env, cwd: dir });
+      assert.is(refused.code, 1, `${script}: ${refused.stdout}${refused.stderr}`);
+      assert.match(refused.stderr, `was made in Azure tenant ${home.store.tenant.id}`);
+      assert.equal(elsewhere.mutating(), [], `${script} changed something`);
+    }
+    assert.is(JSON.stringify(home.store.applications), before);
+    assert.is(JSON.parse(readFileSync(join(dir, '.spot-azure-onboard', `${home.env.SPOTINST_ACCOUNT}.json`), 'utf8')).deprovisioned, undefined);
+  } finally {
+    await home.close();
+    await elsewhere.close();
+  }
+});
+
 test.run();

@@ -183,7 +183,7 @@ test('a corrupt, newer or foreign state file is refused, untouched, before any c
       ['{"version": 1, "steps": {', 'is not valid JSON state'],
       [JSON.stringify({ version: 7, accountId: e.env.SPOTINST_ACCOUNT, steps: {} }), 'newer than this tool'],
       [JSON.stringify({ version: 1, accountId: 'act-00000000', steps: {} }), 'belongs to Spot account act-00000000'],
-      [JSON.stringify({ version: 1, accountId: e.env.SPOTINST_ACCOUNT, tenantId: '11111111-1111-1111-1111-111111111111', steps: {} }), 'made in tenant 11111111-1111-1111-1111-111111111111'],
+      [JSON.stringify({ version: 1, accountId: e.env.SPOTINST_ACCOUNT, tenantId: '11111111-1111-1111-1111-111111111111', steps: {} }), 'made in Azure tenant 11111111-1111-1111-1111-111111111111'],
     ];
     for (const [content, message] of cases) {
       writeFileSync(path, content);

@@ -108,4 +108,14 @@ test('rotation without a recorded link says where it looked and exits 1', async 
   assert.match(run.stderr, 'Nothing is recorded for Spot account');
 });
 
+test('with a rejected Spot token, rotation stops before adding a secret', async () => {
+  emulator.resetCounters();
+  const before = ownSecrets().map((p) => p.keyId);
+  const run = await runCli('rotate-secret.ts', [], { env: cliEnv(emulator, { SPOTINST_TOKEN: 'expired-token-value-1234' }), cwd });
+  assert.is(run.code, 1);
+  assert.match(run.stderr, 'The Spot API rejected SPOTINST_TOKEN (401)');
+  assert.equal(emulator.mutating(), []);
+  assert.equal(ownSecrets().map((p) => p.keyId), before);
+});
+
 test.run();
