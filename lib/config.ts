@@ -59,6 +59,12 @@ export interface Config {
   endpoints: Endpoints;
   /** Things worth saying before the run starts (they do not stop it). */
   warnings: string[];
+  /**
+   * Variables the env file supplies and the real environment lacks. The Azure SDK reads its own
+   * variables (AZURE_CLIENT_ID, AZURE_TOKEN_CREDENTIALS…) from process.env, so the script's edge
+   * copies these there, as `process.loadEnvFile` would.
+   */
+  fromEnvFile: Readonly<Record<string, string>>;
 }
 
 export interface OptionSpec {
@@ -136,7 +142,8 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
   const flag = (name: string) => (typeof values[name] === 'string' && values[name] !== '' ? values[name] : undefined);
   const flags = (name: string) => [values[name]].flat().filter((v): v is string => typeof v === 'string').map((v) => v.trim()).filter(Boolean);
   const warnings: string[] = [];
-  const env = withEnvFile(realEnv, resolve(cwd, flag('env-file') ?? '.env'), flag('env-file') !== undefined, problems, warnings);
+  const fromEnvFile = readEnvFile(realEnv, resolve(cwd, flag('env-file') ?? '.env'), flag('env-file') !== undefined, problems, warnings);
+  const env = { ...fromEnvFile, ...realEnv };
   const pick = (name: string) => flag(name) ?? (OPTIONS[name]?.env ? env[OPTIONS[name].env] : undefined) ?? OPTIONS[name]?.default;
 
   for (const name of unknown) {
@@ -238,6 +245,7 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
     credentialSources,
     endpoints: Object.freeze(endpoints),
     warnings,
+    fromEnvFile: Object.freeze(fromEnvFile),
   });
 }
 
@@ -274,26 +282,29 @@ function parseOptions(argv: string[], accepted: OptionTable, problems: string[])
   return { values, unknown };
 }
 
-/** Variables in the real environment win over the file; a missing default .env is fine. */
-function withEnvFile(
+/**
+ * The file's variables that the real environment does not set (it wins); empty ones, as in a copied
+ * .env.example, count as unset. A missing default .env is fine.
+ */
+function readEnvFile(
   env: Record<string, string | undefined>,
   path: string,
   named: boolean,
   problems: string[],
   warnings: string[],
-): Record<string, string | undefined> {
+): Record<string, string> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     if (named) problems.push(`--env-file ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`);
-    return env;
+    return {};
   }
-  const fromFile = parseEnv(text) as Record<string, string>;
-  if (fromFile.SPOTINST_TOKEN && (statSync(path).mode & 0o004) !== 0) {
-    warnings.push(`${path} holds SPOTINST_TOKEN and is readable by every user on this machine; run: chmod 600 ${path}`);
+  const fromFile = Object.entries(parseEnv(text) as Record<string, string>).filter(([name, value]) => value.trim() !== '' && !env[name]);
+  if (fromFile.some(([name]) => name === 'SPOTINST_TOKEN' || name === 'AZURE_CLIENT_SECRET') && (statSync(path).mode & 0o004) !== 0) {
+    warnings.push(`${path} holds secrets and is readable by every user on this machine; run: chmod 600 ${path}`);
   }
-  return { ...fromFile, ...env };
+  return Object.fromEntries(fromFile);
 }
 
 /** Subscription ids are GUIDs: the same one in another case is the same subscription. */

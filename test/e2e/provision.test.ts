@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -99,6 +99,20 @@ test('--json prints one object with the documented fields and no secret', async 
   assert.is(result.servicePrincipalId, emulator.store.servicePrincipals[0]!.id);
   assert.ok(result.roleAssignmentId.startsWith(`/subscriptions/${emulator.env.AZURE_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleAssignments/`));
   for (const secret of allSecrets()) assert.not.ok(run.stdout.includes(secret) || run.stderr.includes(secret));
+});
+
+test('a .env in the working directory supplies the Spot token and the Azure sign-in', async () => {
+  const cwd = workdir();
+  const names = ['SPOTINST_TOKEN', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_TENANT_ID'] as const;
+  writeFileSync(join(cwd, '.env'), names.map((n) => `${n}=${emulator.env[n]}`).join('\n'), { mode: 0o600 });
+  const unset = Object.fromEntries(names.map((n) => [n, undefined]));
+  const run = await provision(cwd, ['--json'], unset);
+  assert.is(run.code, 0, run.stderr);
+  assert.is(JSON.parse(run.stdout).tenantId, emulator.store.tenant.id);
+  assert.not.match(run.stderr, 'readable by every user');
+  for (const secret of [emulator.env.SPOTINST_TOKEN!, emulator.env.AZURE_CLIENT_SECRET!]) {
+    assert.not.ok(run.stdout.includes(secret) || run.stderr.includes(secret), 'a secret from .env was printed');
+  }
 });
 
 test.run();
