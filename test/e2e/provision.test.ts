@@ -1,8 +1,9 @@
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startEmulator, type Emulator } from '../emulator/server.ts';
+import { assertOnboarded } from './onboarded.ts';
 import { cliEnv, runCli, workdir } from './cli.ts';
 
 const CONTRIBUTOR = 'b24988ac-6180-42a0-ab88-20f7382dd24c';
@@ -113,6 +114,19 @@ test('a .env in the working directory supplies the Spot token and the Azure sign
   for (const secret of [emulator.env.SPOTINST_TOKEN!, emulator.env.AZURE_CLIENT_SECRET!]) {
     assert.not.ok(run.stdout.includes(secret) || run.stderr.includes(secret), 'a secret from .env was printed');
   }
+});
+
+test('with the state file gone, a re-run finds everything again and leaves one secret of its own', async () => {
+  const cwd = workdir();
+  const account = emulator.env.SPOTINST_ACCOUNT!;
+  assert.is((await provision(cwd)).code, 0);
+  const app = emulator.store.applications.find((a) => a.uniqueName === `spot-azure-onboard-${account}`)!;
+  app.passwordCredentials.push({ ...app.passwordCredentials[0]!, keyId: crypto.randomUUID(), displayName: 'added by hand', secretText: 'a-hand-made-secret-1234' });
+  rmSync(join(cwd, '.spot-azure-onboard'), { recursive: true });
+  const again = await provision(cwd);
+  assert.is(again.code, 0, again.stderr);
+  assertOnboarded(emulator, account, emulator.env.AZURE_SUBSCRIPTION_ID!, 'state removed');
+  assert.ok(app.passwordCredentials.some((p) => p.displayName === 'added by hand'), 'a secret the tool did not add was removed');
 });
 
 test.run();
