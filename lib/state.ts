@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { OnboardError } from './errors.ts';
 
@@ -120,22 +120,28 @@ export class StateStore {
   /** Takes the lock, or explains who holds it. A lock left by a process that no longer runs is taken over. */
   async lock(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const handle = await open(this.lockPath, 'wx', 0o600);
-        await handle.writeFile(JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }));
-        await handle.close();
-        this.#lockHeld = true;
-        return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // The lock appears with its holder already written (link of a finished temp file), so no other
+    // run can read it half-made and take it for a stale one.
+    const temp = `${this.lockPath}.${process.pid}.tmp`;
+    await writeFile(temp, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }), { mode: 0o600 });
+    try {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+          await link(temp, this.lockPath);
+          this.#lockHeld = true;
+          return;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+        const holder = await this.#lockHolder();
+        if (holder !== undefined && isRunning(holder)) {
+          throw new OnboardError('state', `Another run (pid ${holder}) is using the state file ${this.path}.`,
+            `Wait for it to finish, or stop it; if no such run exists, delete ${this.lockPath}.`);
+        }
+        await rm(this.lockPath, { force: true });
       }
-      const holder = await this.#lockHolder();
-      if (holder !== undefined && isRunning(holder)) {
-        throw new OnboardError('state', `Another run (pid ${holder}) is using the state file ${this.path}.`,
-          `Wait for it to finish, or stop it; if no such run exists, delete ${this.lockPath}.`);
-      }
-      await rm(this.lockPath, { force: true });
+    } finally {
+      await rm(temp, { force: true });
     }
     throw new OnboardError('state', `Could not take the lock ${this.lockPath}.`, 'Another run started at the same moment; try again.');
   }
