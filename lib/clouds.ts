@@ -24,7 +24,3 @@ export const CLOUDS = {
 export type CloudName = keyof typeof CLOUDS;
 
 export const CLOUD_NAMES = Object.keys(CLOUDS) as CloudName[];
-
-export function isCloudName(value: string): value is CloudName {
-  return Object.hasOwn(CLOUDS, value);
-}

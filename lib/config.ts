@@ -67,6 +67,16 @@ export interface Config {
   fromEnvFile: Readonly<Record<string, string>>;
 }
 
+/*
+ * Why 4 subscriptions at a time by default: every subscription shares one Spot organization, and Spot
+ * rate-limits per organization × route × method over 60 s (design.md §3); Graph throttles writes to
+ * applications and service principals per tenant, and ARM role-assignment writes per principal, each
+ * answering 429 with Retry-After. The clients wait those out, but a wide fan-out only trades them for
+ * waiting; four keeps a run of hundreds of subscriptions well under those budgets and still about four
+ * times faster than one at a time (each subscription is ~10 sequential requests).
+ */
+const DEFAULT_CONCURRENCY = 4;
+
 export interface OptionSpec {
   type: 'string' | 'boolean';
   /** May be given more than once. */
@@ -82,7 +92,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   subscription: { type: 'string', multiple: true, env: 'AZURE_SUBSCRIPTION_ID', help: 'Azure subscription id; the only enabled one is used when omitted; repeat it to link several' },
   'all-subscriptions': { type: 'boolean', help: 'link every Enabled subscription, each to its own Spot account' },
   'create-accounts': { type: 'boolean', help: 'with several subscriptions: create a Spot account for each one that has none' },
-  concurrency: { type: 'string', default: '4', help: 'with several subscriptions: how many are linked at once (1-32)' },
+  concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY), help: 'with several subscriptions: how many are linked at once (1-32)' },
   cloud: { type: 'string', default: 'AzurePublicCloud', help: `Azure cloud: ${CLOUD_NAMES.join(', ')}` },
   role: { type: 'string', default: 'Contributor', help: 'role to assign: a role name or id, or spot-minimal (a custom role with only what Spot needs)' },
   state: { type: 'string', default: '.spot-azure-onboard/<account-id>.json', help: 'state file that makes runs resumable' },

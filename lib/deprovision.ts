@@ -1,7 +1,7 @@
 import type { Config } from './config.ts';
 import type { Context } from './context.ts';
 import { ApiError, OnboardError } from './errors.ts';
-import { isDone, runSteps } from './runner.ts';
+import { isDone, loadRecordedOutputs, runSteps } from './runner.ts';
 import { SECRET_DISPLAY_NAME } from './secrets.ts';
 import { listSpotAccounts } from './steps/preflight.ts';
 import { checkSignInToStateTenant, withSession, type SessionDeps } from './session.ts';
@@ -41,7 +41,7 @@ export async function deprovision(config: Config, deps: DeprovisionDeps): Promis
         'Run this where you ran provision.ts, or pass --state with the state file it wrote.');
     }
     const steps = config.deleteSpotAccount ? [...DEPROVISION_STEPS, removeSpotAccount] : DEPROVISION_STEPS;
-    for (const record of Object.values(state.steps)) Object.assign(ctx.outputs, record.outputs);
+    loadRecordedOutputs(ctx);
     const pending = steps.filter((step) => !isDone(step, ctx));
     if (pending.length > 0) {
       if (!config.assumeYes && !config.interactive) {

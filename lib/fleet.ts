@@ -15,15 +15,6 @@ import type { SessionDeps } from './session.ts';
 import { StateStore, writeJsonAtomic } from './state.ts';
 import { listSpotAccounts } from './steps/preflight.ts';
 
-/*
- * Why 4 subscriptions at a time by default: every subscription shares one Spot organization, and Spot
- * rate-limits per organization × route × method over 60 s (design.md §3); Graph throttles writes to
- * applications and service principals per tenant, and ARM role-assignment writes per principal, each
- * answering 429 with Retry-After. The clients wait those out, but a wide fan-out only trades them for
- * waiting; four keeps a run of hundreds of subscriptions well under those budgets and still about four
- * times faster than one at a time (each subscription is ~10 sequential requests).
- */
-export const DEFAULT_CONCURRENCY = 4;
 
 export type FleetStatus = 'linked' | 'already linked' | 'failed' | 'not run';
 

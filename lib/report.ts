@@ -11,15 +11,11 @@ export interface Reporter {
 export interface LineReporterOptions {
   write: (line: string) => void;
   now?: () => Date;
-  timestamps?: boolean;
 }
 
 /** Plain, timestamped lines: what a log file, a CI job or a screen reader wants. */
-export function lineReporter({ write, now = () => new Date(), timestamps = true }: LineReporterOptions): Reporter {
-  const emit = (mark: string, text: string) => {
-    const time = timestamps ? `[${now().toISOString().slice(11, 19)}] ` : '';
-    write(`${time}${mark} ${text}`);
-  };
+export function lineReporter({ write, now = () => new Date() }: LineReporterOptions): Reporter {
+  const emit = (mark: string, text: string) => write(`[${now().toISOString().slice(11, 19)}] ${mark} ${text}`);
   return {
     stepStart: (id, title) => emit('…', `${id}: ${title}`),
     stepDone: (id, summary) => emit('✔', `${id}: ${summary}`),

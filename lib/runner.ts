@@ -9,6 +9,11 @@ export interface PlanEntry {
   detail: string;
 }
 
+/** What finished steps recorded, for the steps after them to read. */
+export function loadRecordedOutputs(ctx: Context): void {
+  for (const record of Object.values(ctx.state.steps)) Object.assign(ctx.outputs, record.outputs);
+}
+
 export function isDone(step: Step, ctx: Context): boolean {
   return step.isDone ? step.isDone(ctx.state) : ctx.state.steps[step.id] !== undefined;
 }
@@ -19,7 +24,7 @@ export function isDone(step: Step, ctx: Context): boolean {
  * runs again — which is why every step is find-or-create.
  */
 export async function runSteps(ctx: Context, steps: Step[], store: StateStore): Promise<void> {
-  for (const record of Object.values(ctx.state.steps)) Object.assign(ctx.outputs, record.outputs);
+  loadRecordedOutputs(ctx);
   for (const step of steps) {
     if (ctx.signal.aborted) throw interrupted();
     if (!step.always && isDone(step, ctx)) {
@@ -49,7 +54,7 @@ export async function runSteps(ctx: Context, steps: Step[], store: StateStore): 
  * read-only steps run (their outputs feed the rest), and every other step says what it would do.
  */
 export async function planSteps(ctx: Context, steps: Step[]): Promise<PlanEntry[]> {
-  for (const record of Object.values(ctx.state.steps)) Object.assign(ctx.outputs, record.outputs);
+  loadRecordedOutputs(ctx);
   const plan: PlanEntry[] = [];
   for (const step of steps) {
     const entry = { id: step.id, title: step.title };

@@ -4,7 +4,9 @@ import type { Context } from './context.ts';
 import { ApiError, OnboardError } from './errors.ts';
 import { checkSignInToStateTenant, withSession, type SessionDeps } from './session.ts';
 import { ownRoleAssignment } from './steps/remove-role.ts';
-import { CONTRIBUTOR_ROLE_ID, sameRole } from './steps/role.ts';
+import { CONTRIBUTOR_ROLE_ID } from './roles.ts';
+import { loadRecordedOutputs } from './runner.ts';
+import { sameRole } from './steps/role.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'error';
 
@@ -40,7 +42,7 @@ export async function linkStatus(config: Config, deps: SessionDeps): Promise<Lin
       throw new OnboardError('state', `Nothing is recorded for Spot account ${ctx.accountId} in ${store.path}.`,
         'Run this where you ran provision.ts, or pass --state with the state file it wrote; to link the account, run provision.ts.');
     }
-    for (const record of Object.values(state.steps)) Object.assign(ctx.outputs, record.outputs);
+    loadRecordedOutputs(ctx);
     const checks = [stateCheck(ctx, store.path)];
     if (!state.deprovisioned) {
       await checkSignInToStateTenant(ctx);

@@ -4,8 +4,6 @@ import { retryOnLag } from '../retry.ts';
 import { createRoleDefinitionIfMissing, deterministicGuid, resolveRoleDefinition } from '../roles.ts';
 import { need, type Step, type StepResult } from './step.ts';
 
-export { CONTRIBUTOR_ROLE_ID } from '../roles.ts';
-
 /** The assignment's name: a UUID fixed by scope, principal and role, so a re-run PUTs the same assignment. */
 export function roleAssignmentName(scope: string, principalId: string, roleId: string): string {
   return deterministicGuid(scope, principalId, roleId);
