@@ -1,6 +1,8 @@
 import { runScript } from '../lib/cli.ts';
 import { OPTIONS, optionsHelp, type Config } from '../lib/config.ts';
+import type { SpotAccount } from '../lib/clients/spot.ts';
 import type { Clients } from '../lib/context.ts';
+import type { PromptContext } from '../lib/guide.ts';
 import type { ProvisionResult } from '../lib/provision.ts';
 import type { PlanEntry } from '../lib/runner.ts';
 import { portalAppUrl, SPOT_CONSOLE_URL } from '../lib/links.ts';
@@ -36,17 +38,22 @@ await runScript({ options: OPTIONS, help: HELP }, async (parsed, io) => {
     io.print(config.json ? JSON.stringify({ subscriptions: fleet.rows, linked: fleet.linked, failed: fleet.failed }, null, 2) : fleetTable(fleet));
     return throwIfIncomplete(fleet);
   }
+  // Under --json, stdout holds only the final JSON object: the plan and the prompts go to the screen through stderr.
+  const screen = config.json ? process.stderr : process.stdout;
+  const show = (text: string) => screen.write(`${io.redactor.redact(text)}\n`);
+  const prompts: PromptContext = { output: screen };
   let clients: Clients | undefined;
-  if (config.interactive) ({ config, clients } = await (await import('../lib/guide.ts')).guide(config, io));
+  let createdAccount: SpotAccount | undefined;
+  if (config.interactive) ({ config, clients, createdAccount } = await (await import('../lib/guide.ts')).guide(config, { ...io, prompts }));
   const { planProvision, provision } = await import('../lib/provision.ts');
   const deps = { report: io.report, redactor: io.redactor, signal: io.signal, clients };
 
   if (config.dryRun || config.interactive) {
     const plan = await planProvision(config, deps);
     if (config.dryRun) return io.print(config.json ? JSON.stringify({ plan }, null, 2) : describePlan(plan, 'Dry run: nothing was changed.'));
-    io.print(describePlan(plan, ''));
-    if (plan.every((p) => p.action === 'done' || p.action === 'check')) io.print('Everything is already in place.');
-    else await confirmOrCancel();
+    show(describePlan(plan, ''));
+    if (plan.every((p) => p.action === 'done' || p.action === 'check')) show('Everything is already in place.');
+    else await confirmOrCancel(prompts, createdAccount);
   }
   const result = await provision(config, deps);
   io.print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result, config));
@@ -57,11 +64,14 @@ function describePlan(plan: PlanEntry[], footer: string): string {
   return ['', 'Plan:', ...plan.map((p) => `  ${MARKS[p.action].padEnd(width)}  ${p.id}: ${p.detail}`), footer].join('\n');
 }
 
-async function confirmOrCancel(): Promise<void> {
+async function confirmOrCancel(prompts: PromptContext, createdAccount: SpotAccount | undefined): Promise<void> {
   const { prompting } = await import('../lib/guide.ts');
   const { OnboardError } = await import('../lib/errors.ts');
-  if (!(await prompting((p) => p.confirm({ message: 'Go ahead?', default: true })))) {
-    throw new OnboardError('interrupted', 'Cancelled; nothing was changed.', 'Run the command again when you are ready.');
+  const changed = createdAccount
+    ? `only Spot account ${createdAccount.accountId} "${createdAccount.name}" was created; choosing "Create a new Spot account" again reuses it.`
+    : 'nothing was changed.';
+  if (!(await prompting(prompts, (p, context) => p.confirm({ message: 'Go ahead?', default: true }, context), changed))) {
+    throw new OnboardError('interrupted', `Cancelled; ${changed}`, 'Run the command again when you are ready.');
   }
 }
 

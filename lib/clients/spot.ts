@@ -69,8 +69,11 @@ export async function createSpotApi({ baseUrl, token, retryLimit = 4 }: SpotClie
     listAccounts: () => call<SpotAccount>(() => api.get('setup/account').json()),
     async createAccount(name) {
       // The create answer names the new account `id`, not `accountId` (spotinst/openapi).
+      // No automatic retry: Spot does not de-duplicate account names, so resending after a 502/504 or a
+      // reset connection, when the first request may already have created the account, leaves an orphan.
+      // Callers look the account up by name before creating one instead (lib/fleet.ts, lib/guide.ts).
       const [created] = await call<{ id: string; name: string; organizationId?: string }>(() =>
-        api.post('setup/account', { json: { account: { name } } }).json(),
+        api.post('setup/account', { json: { account: { name } }, retry: 0 }).json(),
       );
       if (!created) throw new ApiError('spot', { kind: 'unavailable', status: 200, message: 'Spot created an account but returned no id.' });
       return { accountId: created.id, name: created.name, organizationId: created.organizationId };

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startEmulator, type Emulator } from '../emulator/server.ts';
@@ -7,7 +9,7 @@ import { Terminal } from './terminal.ts';
 
 let emulator: Emulator;
 test.before(async () => {
-  emulator = await startEmulator({ subscriptions: 12, accounts: 3 });
+  emulator = await startEmulator({ subscriptions: 12, accounts: 4 });
 });
 test.after(() => emulator.close());
 
@@ -115,6 +117,152 @@ test('without a terminal: plain lines, no ANSI codes; --json keeps stdout to the
   const plan = await runCli('provision.ts', ['--account-id', account, '--subscription', subscription, '--dry-run'], { env: cliEnv(emulator), cwd: workdir() });
   for (const step of ['app', 'service-principal', 'role']) assert.match(plan.stdout, new RegExp(`will reuse\\s+${step}:`));
   assert.match(plan.stdout, /will update\s+link:/);
+});
+
+test('"Create a new Spot account" asks first, creates one account named after the subscription, and finds it by name next time', async () => {
+  const cwd = workdir();
+  const subscription = emulator.store.subscriptions[4]!;
+  const name = `${subscription.displayName} (${subscription.subscriptionId})`;
+  const env = cliEnv(emulator, { SPOTINST_ACCOUNT: undefined, AZURE_SUBSCRIPTION_ID: subscription.subscriptionId });
+  const accountsBefore = emulator.store.spot.accounts.length;
+  const pickCreate = async (terminal: Terminal) => {
+    await terminal.waitFor('Spot account to link');
+    terminal.send('Up');
+    await terminal.waitFor(/❯ Create a new Spot account named after the subscription/);
+    terminal.send('Enter');
+  };
+  const accountCreations = () => emulator.requests.filter((r) => r.api === 'spot' && r.method === 'POST' && r.path.startsWith('/setup/account'));
+
+  // Declined: nothing is created.
+  emulator.resetCounters();
+  let terminal = Terminal.start('provision.ts', [], { env, cwd });
+  try {
+    await pickCreate(terminal);
+    await terminal.waitFor(`Create Spot account "${name}" now? The plan needs its id.`);
+    terminal.type('n');
+    terminal.send('Enter');
+    const screen = await terminal.waitFor('[exit 130]');
+    assert.match(screen, 'no account was created and nothing was changed');
+    assert.equal(emulator.mutating(), []);
+    assert.is(emulator.store.spot.accounts.length, accountsBefore);
+  } finally {
+    terminal.close();
+  }
+
+  // A gateway error on the create is not resent: Spot may have made the account already.
+  emulator.resetCounters();
+  emulator.faults.add({ api: 'spot', method: 'POST', path: /^\/setup\/account/, status: 502 });
+  terminal = Terminal.start('provision.ts', [], { env, cwd });
+  try {
+    await pickCreate(terminal);
+    await terminal.waitFor(`Create Spot account "${name}" now?`);
+    terminal.send('Enter');
+    const screen = await terminal.waitFor('[exit 1]');
+    assert.match(screen, 'The Spot API answered 502');
+    assert.is(accountCreations().length, 1, 'account creations sent');
+  } finally {
+    terminal.close();
+  }
+
+  // Accepted: one account is made before the plan, and only it; Ctrl-C at "Go ahead?" leaves just that.
+  emulator.resetCounters();
+  terminal = Terminal.start('provision.ts', [], { env, cwd });
+  let created: string;
+  try {
+    await pickCreate(terminal);
+    await terminal.waitFor(`Create Spot account "${name}" now?`);
+    terminal.send('Enter');
+    const plan = await terminal.waitFor('Go ahead?');
+    const named = emulator.store.spot.accounts.filter((a) => a.name === name);
+    assert.is(named.length, 1, 'accounts named after the subscription');
+    created = named[0]!.accountId;
+    assert.match(plan, `created Spot account ${created}`);
+    assert.match(plan, new RegExp(`will create\\s+link: give Spot account ${created}`));
+    terminal.send('C-c');
+    const screen = await terminal.waitFor('[exit 130]');
+    // The message is longer than the pane is wide: join the wrapped lines.
+    assert.match(screen.replace(/\n/g, ''), `Cancelled at the prompt; only Spot account ${created} "${name}" was created`);
+    assert.equal(emulator.mutating().map((r) => `${r.method} ${r.path}`), ['POST /setup/account'], 'only the account was made');
+  } finally {
+    terminal.close();
+  }
+
+  // Again: the unlinked account is found by its name, not created twice; confirmed, it is linked.
+  emulator.resetCounters();
+  terminal = Terminal.start('provision.ts', [], { env, cwd });
+  try {
+    await pickCreate(terminal);
+    const plan = await terminal.waitFor('Go ahead?');
+    assert.match(plan, `reusing Spot account ${created} "${name}", found by its name`);
+    assert.not.ok(plan.includes('now? The plan needs its id'), 'asked to create an account that exists');
+    terminal.send('Enter');
+    const done = await terminal.waitFor('[exit 0]', 60_000);
+    assert.match(done, `Done: Spot account ${created} is linked to Azure.`);
+    assertOnboarded(emulator, created, subscription.subscriptionId, 'created');
+  } finally {
+    terminal.close();
+  }
+
+  // Once more, now that it is linked to this subscription: still the same account.
+  terminal = Terminal.start('provision.ts', [], { env, cwd });
+  try {
+    await pickCreate(terminal);
+    const screen = await terminal.waitFor('[exit 0]', 60_000);
+    assert.match(screen, `reusing Spot account ${created} "${name}", found by its name`);
+  } finally {
+    terminal.close();
+  }
+  assert.equal(accountCreations(), []);
+  assert.is(emulator.store.spot.accounts.filter((a) => a.name === name).length, 1);
+  assertOnboarded(emulator, created, subscription.subscriptionId, 'reused');
+});
+
+test('--dry-run at a terminal does not offer to create a Spot account', async () => {
+  emulator.resetCounters();
+  const env = cliEnv(emulator, { SPOTINST_ACCOUNT: undefined });
+  const terminal = Terminal.start('provision.ts', ['--dry-run'], { env, cwd: workdir() });
+  try {
+    await terminal.waitFor('Spot account to link');
+    terminal.send('Up');
+    const screen = await terminal.waitFor(/Create a new Spot account named after the subscription \(a dry run creates nothing\)/);
+    assert.not.ok(/❯ Create a new/.test(screen), 'the create choice can be selected in a dry run');
+    terminal.send('C-c');
+    await terminal.waitFor('[exit 130]');
+    assert.equal(emulator.mutating(), []);
+  } finally {
+    terminal.close();
+  }
+});
+
+test('--json at a terminal: prompts and plan on the screen, stdout holds only the JSON object', async () => {
+  const cwd = workdir();
+  const stdoutFile = join(cwd, 'stdout.json');
+  const account = emulator.store.spot.accounts[3]!.accountId;
+  const subscription = emulator.store.subscriptions[5]!.subscriptionId;
+  const env = cliEnv(emulator, { SPOTINST_ACCOUNT: undefined, AZURE_SUBSCRIPTION_ID: subscription });
+  const terminal = Terminal.start('provision.ts', ['--json'], { env, cwd, stdoutTo: stdoutFile });
+  try {
+    await terminal.waitFor('Spot account to link');
+    terminal.send('Down', 'Down', 'Down');
+    await terminal.waitFor(new RegExp(`❯ .*\\(${account}\\)`));
+    terminal.send('Enter');
+    const plan = await terminal.waitFor('Go ahead?');
+    assert.match(plan, /Plan:\n/);
+    assert.match(plan, new RegExp(`will create\\s+link: give Spot account ${account}`));
+    terminal.send('Enter');
+    await terminal.waitFor('[exit 0]', 60_000);
+  } finally {
+    terminal.close();
+  }
+  const result = JSON.parse(readFileSync(stdoutFile, 'utf8'));
+  assert.type(result, 'object');
+  assert.equal(Object.keys(result).sort(), [
+    'accountId', 'appId', 'applicationObjectId', 'roleAssignmentId', 'secretExpiresAt', 'secretKeyId', 'servicePrincipalId', 'subscriptionId', 'tenantId',
+  ]);
+  assert.is(result.accountId, account);
+  assert.is(result.subscriptionId, subscription);
+  assert.is(result.tenantId, emulator.store.tenant.id);
+  assertOnboarded(emulator, account, subscription, 'json');
 });
 
 test.run();
