@@ -10,7 +10,7 @@ import { createSpotApi } from './clients/spot.ts';
 import { OnboardError } from './errors.ts';
 import type { Redactor } from './redact.ts';
 import type { Reporter } from './report.ts';
-import type { RetrySchedule } from './retry.ts';
+import type { RetryEffects, RetrySchedule } from './retry.ts';
 import type { State } from './state.ts';
 
 /** API clients, each built (and its SDK loaded) only when a step first needs it. */
@@ -40,7 +40,8 @@ export interface Context {
   signal: AbortSignal;
 }
 
-export function createClients(config: Config): Clients {
+/** `effects`: where the Graph client's connection retries sleep and are shown. */
+export function createClients(config: Config, effects?: RetryEffects): Clients {
   const once = <T>(make: () => Promise<T>) => {
     let made: Promise<T> | undefined;
     return () => (made ??= make());
@@ -48,7 +49,7 @@ export function createClients(config: Config): Clients {
   const credential = once(() => createCredential(config.endpoints, config.tenantId));
   return {
     credential,
-    graph: once(async () => createGraphApi(await credential(), config.endpoints.graph)),
+    graph: once(async () => createGraphApi(await credential(), config.endpoints.graph, effects)),
     arm: once(async () => createArmApi(await credential(), config.endpoints.arm)),
     spot: once(async () => {
       if (!config.spotToken) {

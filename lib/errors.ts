@@ -76,6 +76,9 @@ export class ApiError extends OnboardError {
   }
 }
 
+/** The hint for a service that could not be reached at all (no HTTP answer); shared by the API clients. */
+export const UNREACHABLE_HINT = 'Check the network connection and any proxy, then run the same command again; it continues where it stopped.';
+
 export function kindForStatus(status: number): ErrorKind {
   if (status === 400 || status === 422) return 'invalid-input';
   if (status === 401) return 'unauthorized';

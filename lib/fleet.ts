@@ -7,7 +7,7 @@ import type { SpotAccount, SpotApi } from './clients/spot.ts';
 import { describeFailure } from './cli.ts';
 import { mapConcurrently } from './concurrency.ts';
 import { statePathFor, type Config } from './config.ts';
-import { createClients, type Clients } from './context.ts';
+import { abortableSleep, createClients, type Clients } from './context.ts';
 import { OnboardError } from './errors.ts';
 import { provision } from './provision.ts';
 import type { Reporter } from './report.ts';
@@ -60,7 +60,7 @@ export function accountNameFor(subscription: { subscriptionId: string; subscript
  * file); one failing does not stop the others. Lists subscriptions and Spot accounts once.
  */
 export async function provisionFleet(config: Config, deps: SessionDeps): Promise<FleetResult> {
-  const clients = deps.clients ?? createClients(config);
+  const clients = deps.clients ?? createClients(config, { sleep: deps.sleep ?? abortableSleep(deps.signal), report: deps.report });
   const fleetPath = resolve(config.cwd, '.spot-azure-onboard', 'fleet.json');
   const lock = new StateStore(fleetPath);
   await lock.lock();

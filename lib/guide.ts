@@ -2,7 +2,7 @@ import type { Subscription } from './clients/arm.ts';
 import { checkSignIn } from './clients/credential.ts';
 import type { SpotAccount } from './clients/spot.ts';
 import type { Config } from './config.ts';
-import { createClients, type Clients } from './context.ts';
+import { abortableSleep, createClients, type Clients } from './context.ts';
 import { OnboardError } from './errors.ts';
 import { accountNameFor } from './fleet.ts';
 import type { Redactor } from './redact.ts';
@@ -46,7 +46,7 @@ export async function prompting<T>(
  */
 export async function guide(
   config: Config,
-  io: { report: Reporter; redactor: Redactor; prompts: PromptContext },
+  io: { report: Reporter; redactor: Redactor; prompts: PromptContext; signal: AbortSignal },
 ): Promise<{ config: Config; clients: Clients; createdAccount?: SpotAccount }> {
   let spotToken = config.spotToken;
   if (!spotToken) {
@@ -57,7 +57,7 @@ export async function guide(
     io.redactor.add(spotToken);
   }
   const withToken: Config = { ...config, spotToken };
-  const clients = createClients(withToken);
+  const clients = createClients(withToken, { sleep: abortableSleep(io.signal), report: io.report });
 
   let accountId = config.accountId;
   let accounts: SpotAccount[] = [];

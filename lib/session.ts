@@ -41,7 +41,7 @@ export async function withSession<T>(
       accountId,
       state,
       outputs: {},
-      clients: deps.clients ?? createClients(config),
+      clients: deps.clients ?? createClients(config, { sleep: deps.sleep ?? abortableSleep(deps.signal), report: deps.report }),
       report: deps.report,
       redactor: deps.redactor,
       lagSchedule: { ...defaultLagSchedule, maxWaitMs: config.maxWaitSeconds * 1000 },

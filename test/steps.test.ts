@@ -161,6 +161,24 @@ test('API refusals come out as typed errors with a hint', async () => {
   }
 });
 
+test('a reset connection: reads are retried; addPassword is not, and fails as unavailable with the secret noted as pending', async () => {
+  const ctx = contextFor(emulator);
+  await upTo(servicePrincipal, ctx);
+  const graph = await ctx.clients.graph();
+  emulator.faults.add({ api: 'graph', method: 'GET', reset: true });
+  assert.is((await graph.getApplication(ctx.outputs.applicationObjectId!)).id, ctx.outputs.applicationObjectId);
+  assert.ok(emulator.requests.some((r) => r.api === 'graph' && r.method === 'GET' && r.status === 0), 'the GET was not reset');
+
+  const addPasswordSent = () => emulator.requests.filter((r) => r.path.includes('/addPassword')).length;
+  const before = addPasswordSent();
+  emulator.faults.add({ api: 'graph', method: 'POST', path: /\/addPassword/, reset: true });
+  const error = await rejects(run(secret, ctx), (e) => e instanceof ApiError && e.api === 'graph' && e.kind === 'unavailable');
+  assert.match((error as ApiError).message, 'Microsoft Graph could not be reached');
+  assert.ok((error as ApiError).hint);
+  assert.is(addPasswordSent() - before, 1);
+  assert.ok(ctx.state.pending?.addPassword);
+});
+
 test('replication lag is retried, visibly, and only for as long as it lasts', async () => {
   const lagging = await startEmulator({ lag: { spNoBackingAppMs: 300, principalMs: 300 } });
   try {

@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { AuthorizationManagementClient } from '@azure/arm-authorization';
 import type { SubscriptionClient } from '@azure/arm-subscriptions';
-import { ApiError, kindForStatus } from '../errors.ts';
+import { ApiError, kindForStatus, UNREACHABLE_HINT } from '../errors.ts';
 import type { PermissionSet } from '../permissions.ts';
 
 export interface Subscription {
@@ -167,7 +167,22 @@ function armError(error: unknown): unknown {
   if (error instanceof ApiError) return error;
   // `instanceof RestError` fails across the two copies of the pipeline the SDKs load (design.md §6).
   const rest = error as { name?: string; statusCode?: number; code?: string; message?: string };
-  if (rest?.name !== 'RestError' || typeof rest.statusCode !== 'number') return error;
+  if (rest?.name !== 'RestError') return error;
+  if (typeof rest.statusCode !== 'number') {
+    // No answer at all (REQUEST_SEND_ERROR, ECONNRESET…), after the pipeline's own retries of transient
+    // network errors (core-rest-pipeline exponentialRetryPolicy): nothing more to retry here.
+    return new ApiError(
+      'arm',
+      {
+        kind: 'unavailable',
+        status: 0,
+        code: rest.code,
+        message: `Azure Resource Manager could not be reached: ${rest.message ?? 'no answer'}${rest.code ? ` (${rest.code})` : ''}.`,
+        hint: UNREACHABLE_HINT,
+      },
+      { cause: error },
+    );
+  }
   return new ApiError(
     'arm',
     {

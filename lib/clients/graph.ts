@@ -1,6 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { Client, GraphError } from '@microsoft/microsoft-graph-client';
-import { ApiError, kindForStatus } from '../errors.ts';
+import { ApiError, kindForStatus, UNREACHABLE_HINT } from '../errors.ts';
+import { retryOnLag, type RetryEffects, type RetrySchedule } from '../retry.ts';
 
 export interface Application {
   id: string;
@@ -46,7 +47,22 @@ export interface GraphApi {
 
 const APP_FIELDS = 'id,appId,uniqueName,displayName,passwordCredentials';
 
-export async function createGraphApi(credential: TokenCredential, graphEndpoint: string): Promise<GraphApi> {
+/**
+ * The Graph client's RetryHandler retries only 429/503/504 answers, never a request that got no answer
+ * (design.md §3; msgraph-sdk-javascript src/middleware/RetryHandler.ts RETRY_STATUS_CODES). So a reset
+ * connection gets two quick retries here — on idempotent calls only: reads, the upserts by alternate
+ * key, removePassword and DELETE. Never addPassword: a lost answer may have created a secret, which
+ * only the secret step's pending record can account for.
+ */
+const CONNECTION_RETRIES: RetrySchedule = { maxWaitMs: 750, initialDelayMs: 250, maxDelayMs: 500 };
+
+/** Without a reporter (a client built on its own), connection retries happen unseen. */
+const UNSEEN: RetryEffects = {
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  report: { stepStart() {}, stepDone() {}, stepFailed() {}, retrying() {}, info() {}, warn() {} },
+};
+
+export async function createGraphApi(credential: TokenCredential, graphEndpoint: string, effects: RetryEffects = UNSEEN): Promise<GraphApi> {
   const [{ Client }, { TokenCredentialAuthenticationProvider }] = await Promise.all([
     import('@microsoft/microsoft-graph-client'),
     import('@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js'),
@@ -58,7 +74,8 @@ export async function createGraphApi(credential: TokenCredential, graphEndpoint:
     baseUrl,
     customHosts,
   });
-  const call = <T>(request: () => Promise<T>) => request().catch((error: unknown) => Promise.reject(graphError(error)));
+  const once = <T>(request: () => Promise<T>) => request().catch((error: unknown) => Promise.reject(graphError(error)));
+  const call = <T>(request: () => Promise<T>) => retryOnLag('graph', CONNECTION_RETRIES, connectionFailed, () => once(request), effects);
   const key = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
   const getApplication = (path: string) =>
@@ -88,7 +105,7 @@ export async function createGraphApi(credential: TokenCredential, graphEndpoint:
     findApplication: (uniqueName) => unlessNotFound(getApplication(`/applications(uniqueName=${key(uniqueName)})`)),
     findServicePrincipal: (appId) => unlessNotFound(getServicePrincipal(`/servicePrincipals(appId=${key(appId)})`)),
     addPassword: (applicationObjectId, displayName, endDateTime) =>
-      call(() => client.api(`/applications/${applicationObjectId}/addPassword`).version('v1.0').post({ passwordCredential: { displayName, endDateTime } })),
+      once(() => client.api(`/applications/${applicationObjectId}/addPassword`).version('v1.0').post({ passwordCredential: { displayName, endDateTime } })),
     async removePassword(applicationObjectId, keyId) {
       await call(() => client.api(`/applications/${applicationObjectId}/removePassword`).version('v1.0').post({ keyId }));
     },
@@ -127,10 +144,25 @@ export function graphClientSettings(graphEndpoint: string): { scopes: string[]; 
   };
 }
 
+function connectionFailed(error: unknown): string | undefined {
+  return error instanceof ApiError && error.api === 'graph' && error.status === 0 ? 'connection to Microsoft Graph failed' : undefined;
+}
+
 /** Graph's error body is `{error:{code,message,innerError,details}}`; GraphError keeps the inner object as JSON text. */
 function graphError(error: unknown): unknown {
   const graph = error as Partial<GraphError>;
-  if (typeof graph.statusCode !== 'number' || graph.statusCode <= 0) return error;
+  if (typeof graph.statusCode !== 'number' || graph.statusCode <= 0) {
+    // Node's fetch reports every failure to get an answer (reset, refused, DNS, timeout) as a TypeError
+    // ("fetch failed", "terminated"); the Graph client wraps it as statusCode -1 with code 'TypeError'.
+    // A credential failure also comes as -1, under its own name, and passes through.
+    const networkFailure = graph.code === 'TypeError' || error instanceof TypeError;
+    if (!networkFailure) return error;
+    return new ApiError(
+      'graph',
+      { kind: 'unavailable', status: 0, message: `Microsoft Graph could not be reached: ${graph.message ?? 'no answer'}.`, hint: UNREACHABLE_HINT },
+      { cause: error },
+    );
+  }
   let detailCodes: string[] = [];
   try {
     const body = typeof graph.body === 'string' ? JSON.parse(graph.body) : graph.body;

@@ -135,6 +135,8 @@ test('throttling and transient failures on every API are retried by the clients,
       { api: 'spot', method: 'GET', ...busy(503) },
     ],
     'connections reset': [
+      { api: 'graph', method: 'PATCH', reset: true },
+      { api: 'graph', method: 'GET', reset: true },
       { api: 'spot', method: 'POST', reset: true },
       { api: 'arm', method: 'PUT', reset: true },
     ],
