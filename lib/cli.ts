@@ -1,5 +1,5 @@
 import { loadConfig, type Config, type OptionTable } from './config.ts';
-import { OnboardError, UsageError, type ErrorKind } from './errors.ts';
+import { describeFailure, OnboardError } from './errors.ts';
 import { Redactor } from './redact.ts';
 import { lineReporter, liveReporter, type Reporter } from './report.ts';
 
@@ -78,38 +78,6 @@ function progressReporter(options: { json: () => boolean; plain?: () => boolean 
     info: (...a) => pick().info(...a),
     warn: (...a) => pick().warn(...a),
   };
-}
-
-/** What to do about a failure no step explained, from its kind alone: every message carries a fix. */
-const FALLBACK_HINTS: Partial<Record<ErrorKind, string>> = {
-  'invalid-input': 'Fix what the message names, then run the same command again.',
-  unauthorized: 'Check SPOTINST_TOKEN and your Azure sign-in (az login), then run again.',
-  forbidden: 'Ask an administrator for the permission the message names, then run again.',
-  'not-found': 'Check the ids you passed (--account-id, --subscription), then run again.',
-  conflict: 'Something else changed the same object meanwhile; run the same command again, it reuses what exists.',
-  throttled: 'The API is throttling requests; wait a minute, then run the same command again.',
-  unavailable: 'The service failed or could not be reached; run the same command again later, it continues where it stopped.',
-};
-
-export function describeFailure(error: unknown, verbose: boolean): string {
-  if (error instanceof UsageError) {
-    return `Usage error:\n${error.problems.map((p) => `  - ${p}`).join('\n')}\n${error.hint ?? ''}`;
-  }
-  if (error instanceof OnboardError) {
-    const hint = error.hint ?? FALLBACK_HINTS[error.kind];
-    const text = `Error: ${error.message}${hint ? ` ${hint}` : ''}`;
-    return verbose ? `${text}\n${stackOf(error)}` : text;
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return verbose
-    ? `Unexpected error: ${message}\n${stackOf(error)}`
-    : `Unexpected error: ${message} Run again with --verbose for details; the state file lets a re-run continue where this one stopped.`;
-}
-
-function stackOf(error: unknown): string {
-  const lines: string[] = [];
-  for (let e: unknown = error; e instanceof Error; e = e.cause) lines.push(e.stack ?? String(e));
-  return lines.join('\ncaused by: ');
 }
 
 /**

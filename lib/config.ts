@@ -126,7 +126,7 @@ export function optionsHelp(options: OptionTable): string {
 }
 
 const ACCOUNT_ID = /^act-[0-9a-f]{8}$/;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Entra ID accepts client secrets of up to 24 months through its portal; longer ones are a policy risk. */
 const MAX_SECRET_MONTHS = 24;
 /** Graph does not publish a displayName limit for applications; 120 keeps portal lists readable. */

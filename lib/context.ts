@@ -41,11 +41,17 @@ export interface Context {
 }
 
 /** `effects`: where the Graph client's connection retries sleep and are shown. */
+/** `make` runs on the first call and its promise is shared; a failure is not kept, so a later call tries again. */
+export function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () =>
+    (made ??= make().catch((error: unknown) => {
+      made = undefined;
+      throw error;
+    }));
+}
+
 export function createClients(config: Config, effects?: RetryEffects): Clients {
-  const once = <T>(make: () => Promise<T>) => {
-    let made: Promise<T> | undefined;
-    return () => (made ??= make());
-  };
   const credential = once(() => createCredential(config.endpoints, config.tenantId));
   return {
     credential,

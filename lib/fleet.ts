@@ -4,11 +4,10 @@ import type { ArmApi, Subscription } from './clients/arm.ts';
 import { checkSignIn } from './clients/credential.ts';
 import type { GraphApi } from './clients/graph.ts';
 import type { SpotAccount, SpotApi } from './clients/spot.ts';
-import { describeFailure } from './cli.ts';
 import { mapConcurrently } from './concurrency.ts';
 import { statePathFor, type Config } from './config.ts';
-import { abortableSleep, createClients, type Clients } from './context.ts';
-import { OnboardError } from './errors.ts';
+import { abortableSleep, createClients, once, type Clients } from './context.ts';
+import { describeFailure, OnboardError } from './errors.ts';
 import { provision } from './provision.ts';
 import type { Reporter } from './report.ts';
 import type { SessionDeps } from './session.ts';
@@ -174,13 +173,6 @@ function accountFinder(config: Config, clients: Clients, accounts: SpotAccount[]
  * subscription's preflight costs no extra request.
  */
 function sharedReads(clients: Clients, accounts: SpotAccount[], subscriptions: Subscription[]): Clients {
-  const once = <T>(make: () => Promise<T>) => {
-    let made: Promise<T> | undefined;
-    return () => (made ??= make().catch((error: unknown) => {
-      made = undefined;
-      throw error;
-    }));
-  };
   const graph = once(async (): Promise<GraphApi> => {
     const api = await clients.graph();
     return { ...api, tenant: once(() => api.tenant()) };

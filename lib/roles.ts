@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CustomRole } from './clients/arm.ts';
+import { GUID } from './config.ts';
 import type { Context } from './context.ts';
 import { ApiError, OnboardError } from './errors.ts';
 import { SPOT_MINIMAL_ACTIONS } from './spot-minimal-role.ts';
@@ -11,7 +12,6 @@ export const CONTRIBUTOR_ROLE_ID = 'b24988ac-6180-42a0-ab88-20f7382dd24c';
 export const SPOT_MINIMAL = 'spot-minimal';
 
 const ROLE_DEFINITIONS = '/providers/Microsoft.Authorization/roleDefinitions/';
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The role the service principal gets on one subscription, as the assignment names it. */
 export interface ResolvedRole {

@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { AuthorizationManagementClient } from '@azure/arm-authorization';
 import type { SubscriptionClient } from '@azure/arm-subscriptions';
-import { ApiError, kindForStatus, UNREACHABLE_HINT } from '../errors.ts';
+import { ApiError, kindForStatus, UNREACHABLE_HINT, unlessNotFound } from '../errors.ts';
 import type { PermissionSet } from '../permissions.ts';
 
 export interface Subscription {
@@ -101,11 +101,7 @@ export async function createArmApi(credential: TokenCredential, armEndpoint: str
           await authorization.roleAssignments.create(scope, name, { roleDefinitionId, principalId, principalType: 'ServicePrincipal' }),
         ),
       ),
-    getRoleAssignment: (scope, name) =>
-      call(async () => toRoleAssignment(await authorization.roleAssignments.get(scope, name))).catch((error: unknown) => {
-        if (error instanceof ApiError && error.status === 404) return undefined;
-        throw error;
-      }),
+    getRoleAssignment: (scope, name) => unlessNotFound(call(async () => toRoleAssignment(await authorization.roleAssignments.get(scope, name)))),
     listRoleAssignments: (scope, principalId) =>
       call(async () => {
         const found: RoleAssignment[] = [];
@@ -125,11 +121,7 @@ export async function createArmApi(credential: TokenCredential, armEndpoint: str
         for await (const d of authorization.roleDefinitions.list(scope, { filter: `roleName eq '${roleName.replace(/'/g, "''")}'` })) found.push(toRoleDefinition(d));
         return found;
       }),
-    getRoleDefinition: (scope, guid) =>
-      call(async () => toRoleDefinition(await authorization.roleDefinitions.get(scope, guid))).catch((error: unknown) => {
-        if (error instanceof ApiError && error.status === 404) return undefined;
-        throw error;
-      }),
+    getRoleDefinition: (scope, guid) => unlessNotFound(call(async () => toRoleDefinition(await authorization.roleDefinitions.get(scope, guid)))),
     putRoleDefinition: (scope, guid, { roleName, description, actions, assignableScopes }) =>
       call(async () =>
         toRoleDefinition(

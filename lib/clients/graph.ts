@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import type { Client, GraphError } from '@microsoft/microsoft-graph-client';
-import { ApiError, kindForStatus, UNREACHABLE_HINT } from '../errors.ts';
+import { ApiError, kindForStatus, UNREACHABLE_HINT, unlessNotFound } from '../errors.ts';
 import { retryOnLag, type RetryEffects, type RetrySchedule } from '../retry.ts';
 
 export interface Application {
@@ -125,13 +125,6 @@ export async function createGraphApi(credential: TokenCredential, graphEndpoint:
       await call(() => client.api(`/servicePrincipals/${objectId}`).version('v1.0').delete());
     },
   };
-}
-
-function unlessNotFound<T>(lookup: Promise<T>): Promise<T | undefined> {
-  return lookup.catch((error: unknown) => {
-    if (error instanceof ApiError && error.status === 404) return undefined;
-    throw error;
-  });
 }
 
 /** Where the Graph client sends requests and which token it asks for, for a cloud's Graph endpoint (design.md §3). */
