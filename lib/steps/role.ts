@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.ts';
+import { ApiError, OnboardError } from '../errors.ts';
 import { principalNotFound } from '../lag.ts';
 import { retryOnLag } from '../retry.ts';
 import { createRoleDefinitionIfMissing, deterministicGuid, resolveRoleDefinition } from '../roles.ts';
@@ -48,7 +48,11 @@ export const role: Step = {
       if (error instanceof ApiError && error.status === 409 && error.code === 'RoleAssignmentExists') {
         // The same principal and role under another name (made by hand or another tool): already done.
         const existing = (await arm.listRoleAssignments(scope, principalId)).find((a) => sameRole(a.roleDefinitionId, chosen.guid));
-        return { outputs: { roleAssignmentId: existing?.id ?? '', roleAssignmentPreexisting: 'true', ...roleOutputs }, summary: `${chosen.roleName} was already assigned on ${scope}` };
+        if (!existing) {
+          throw new OnboardError('conflict', `Azure says ${chosen.roleName} is already assigned to service principal ${principalId} on ${scope}, but does not list that assignment yet.`,
+            'Run the same command again in a minute; it records the assignment once Azure lists it.');
+        }
+        return { outputs: { roleAssignmentId: existing.id, roleAssignmentPreexisting: 'true', ...roleOutputs }, summary: `${chosen.roleName} was already assigned on ${scope}` };
       }
       if (error instanceof ApiError && error.status === 403) {
         throw error.withHint('Ask for Owner or User Access Administrator on the subscription (Contributor cannot assign roles), then run again.');
