@@ -33,6 +33,10 @@ export interface Config {
   /** The role to assign: a role name, a role definition GUID or id, or `spot-minimal`. */
   role: string;
   tenantId?: string;
+  /** AZURE_CLIENT_ID: the public client a device code sign-in goes through (the Azure CLI's when unset). */
+  clientId?: string;
+  /** --device-code: sign in with a device code in a browser instead of DefaultAzureCredential. */
+  deviceCode: boolean;
   /** The --state path, resolved; without it the state lives at `defaultStatePath`. */
   statePath?: string;
   cwd: string;
@@ -99,6 +103,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'app-name': { type: 'string', default: 'Spot <account-id>', help: 'display name of the Entra ID application' },
   'secret-expiry': { type: 'string', default: '12', help: 'client secret lifetime in whole months (1-24)' },
   'max-wait': { type: 'string', default: '300', help: 'longest wait, in seconds, for Entra ID replication per step' },
+  'device-code': { type: 'boolean', help: 'sign in with a device code in a browser (for machines without az login)' },
   'env-file': { type: 'string', default: '.env', help: 'file of environment variables to load (real ones win)' },
   yes: { type: 'boolean', help: 'never prompt (implied when stdin is not a terminal)' },
   json: { type: 'boolean', help: 'print one JSON object with the results on stdout; progress goes to stderr' },
@@ -236,6 +241,8 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
     cloud: cloud ?? 'AzurePublicCloud',
     role,
     tenantId,
+    clientId: nonEmpty(env.AZURE_CLIENT_ID),
+    deviceCode: values['device-code'] === true,
     statePath: statePath === undefined ? undefined : resolve(cwd, statePath),
     cwd,
     appName: appName?.trim(),

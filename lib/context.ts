@@ -40,7 +40,6 @@ export interface Context {
   signal: AbortSignal;
 }
 
-/** `effects`: where the Graph client's connection retries sleep and are shown. */
 /** `make` runs on the first call and its promise is shared; a failure is not kept, so a later call tries again. */
 export function once<T>(make: () => Promise<T>): () => Promise<T> {
   let made: Promise<T> | undefined;
@@ -51,8 +50,9 @@ export function once<T>(make: () => Promise<T>): () => Promise<T> {
     }));
 }
 
-export function createClients(config: Config, effects?: RetryEffects): Clients {
-  const credential = once(() => createCredential(config.endpoints, config.tenantId));
+/** `effects`: where the Graph client's connection retries sleep and are shown, and where a device code sign-in shows its code. */
+export function createClients(config: Config, effects: RetryEffects): Clients {
+  const credential = once(() => createCredential(config, (message) => effects.report.info(message)));
   return {
     credential,
     graph: once(async () => createGraphApi(await credential(), config.endpoints.graph, effects)),

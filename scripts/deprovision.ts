@@ -3,7 +3,7 @@ import { runScript } from '../lib/cli.ts';
 import { optionsFor, optionsHelp } from '../lib/config.ts';
 import type { DeprovisionResult } from '../lib/deprovision.ts';
 
-const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'env-file', 'yes', 'json', 'verbose', 'help'], {
+const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'env-file', 'yes', 'json', 'verbose', 'help'], {
   'delete-spot-account': { type: 'boolean', help: 'also delete the Spot account itself' },
 });
 

@@ -17,7 +17,7 @@ Options:
 ${optionsHelp(OPTIONS)}
 
 Environment: SPOTINST_TOKEN (Spot API token, never a flag), AZURE_TENANT_ID, AZURE_CLIENT_ID and
-AZURE_CLIENT_SECRET (optional service principal sign-in; otherwise az login is used),
+AZURE_CLIENT_SECRET (optional service principal sign-in; otherwise az login, or --device-code),
 AZURE_TOKEN_CREDENTIALS (limit the sign-in sources tried), NO_COLOR (plain progress lines),
 AZURE_AUTHORITY_HOST, AZURE_ARM_ENDPOINT, AZURE_GRAPH_ENDPOINT, SPOTINST_BASE_URL (endpoints).
 Variables may also come from .env in the working directory (or --env-file); real ones win.

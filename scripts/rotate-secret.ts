@@ -2,7 +2,7 @@ import { runScript } from '../lib/cli.ts';
 import { optionsFor, optionsHelp } from '../lib/config.ts';
 import type { RotationResult } from '../lib/rotate.ts';
 
-const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'secret-expiry', 'max-wait', 'env-file', 'yes', 'json', 'verbose', 'help']);
+const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'secret-expiry', 'max-wait', 'env-file', 'yes', 'json', 'verbose', 'help']);
 
 const HELP = `Replace the client secret of a link made by provision.ts: add a new secret, give it to Spot (waiting
 for Entra ID to accept it), read it back, then remove the old secret this tool created. Secrets added

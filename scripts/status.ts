@@ -3,7 +3,7 @@ import { optionsFor, optionsHelp } from '../lib/config.ts';
 import { OnboardError } from '../lib/errors.ts';
 import type { LinkStatus } from '../lib/status.ts';
 
-const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'env-file', 'yes', 'json', 'verbose', 'help']);
+const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'env-file', 'yes', 'json', 'verbose', 'help']);
 
 const HELP = `Check, live, the link provision.ts made: the application and its service principal exist, the
 Contributor assignment is on the subscription, Spot holds this app's clientId, tenantId and

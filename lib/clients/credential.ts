@@ -1,6 +1,6 @@
 import type { DefaultAzureCredentialOptions, TokenCredential } from '@azure/identity';
 import { OnboardError } from '../errors.ts';
-import type { Endpoints } from '../config.ts';
+import type { Config, Endpoints } from '../config.ts';
 
 /** Hosts whose instance metadata MSAL can discover; any other authority (a sovereign proxy, the emulator) must skip discovery. */
 const MICROSOFT_AUTHORITIES = ['login.microsoftonline.com', 'login.microsoftonline.us', 'login.chinacloudapi.cn', 'login.microsoft.com'];
@@ -36,13 +36,77 @@ export function credentialSources(choice: string | undefined): string[] {
 }
 
 /**
- * The user's Azure identity through DefaultAzureCredential: environment (AZURE_CLIENT_ID/…), workload
- * identity, managed identity, then the developer sign-ins (Azure CLI `az login` and others);
- * AZURE_TOKEN_CREDENTIALS narrows the chain.
+ * The public client a device code sign-in uses unless AZURE_CLIENT_ID names another: the Azure CLI's
+ * first-party public client, present in every tenant (azure-cli AZURE_CLI_CLIENT_ID in
+ * src/azure-cli-core/azure/cli/core/auth/identity.py; the same id is @azure/identity's
+ * DeveloperSignOnClientId, DeviceCodeCredential's own default).
  */
-export async function createCredential(endpoints: Endpoints, tenantId: string | undefined): Promise<TokenCredential> {
-  const { DefaultAzureCredential } = await import('@azure/identity');
-  return new DefaultAzureCredential(credentialOptions(endpoints, tenantId));
+const AZURE_CLI_CLIENT_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
+
+type CredentialConfig = Pick<Config, 'endpoints' | 'tenantId' | 'clientId' | 'credentialSources' | 'deviceCode' | 'interactive'>;
+
+/**
+ * The user's Azure identity. With --device-code, a device code sign-in in a browser. Otherwise
+ * DefaultAzureCredential: environment (AZURE_CLIENT_ID/…), workload identity, managed identity, then
+ * the developer sign-ins (Azure CLI `az login` and others); AZURE_TOKEN_CREDENTIALS narrows the chain.
+ * `say` shows the device code message (the verification URL and the code) to the person at the screen.
+ */
+export async function createCredential(config: CredentialConfig, say: (message: string) => void): Promise<TokenCredential> {
+  const { DefaultAzureCredential, DeviceCodeCredential } = await import('@azure/identity');
+  const deviceCode = () =>
+    new DeviceCodeCredential({
+      // Without a tenant, "organizations": any work or school account, as `az login --use-device-code` does.
+      ...credentialOptions(config.endpoints, config.tenantId ?? 'organizations'),
+      clientId: config.clientId ?? AZURE_CLI_CLIENT_ID,
+      userPromptCallback: (info) => say(info.message),
+    });
+  if (config.deviceCode) return deviceCode();
+  const chain = new DefaultAzureCredential(credentialOptions(config.endpoints, config.tenantId));
+  return config.interactive ? withDeviceCodeFallback(chain, deviceCode, config.credentialSources, say) : chain;
+}
+
+/**
+ * Guided mode: when no source of the chain can sign in at all (no az login, no environment variables,
+ * no managed identity), a device code sign-in instead, so a first run on a bare machine still works.
+ * Only "unavailable" falls back: a source that tried and was refused (a wrong AZURE_CLIENT_SECRET)
+ * keeps its error, since a device code would hide the broken configuration. It wraps the credential,
+ * rather than sitting in the guide, because whichever part of the run asks for the first token
+ * (the guide, preflight, status…) must get the fallback, and every later token the same sign-in.
+ */
+function withDeviceCodeFallback(
+  chain: TokenCredential,
+  deviceCode: () => TokenCredential,
+  sourcesChoice: string | undefined,
+  say: (message: string) => void,
+): TokenCredential {
+  let fallback: TokenCredential | undefined;
+  return {
+    async getToken(scopes, options) {
+      if (fallback) return fallback.getToken(scopes, options);
+      try {
+        return await chain.getToken(scopes, options);
+      } catch (error) {
+        if (!noSourceAvailable(error)) throw error;
+        if (!fallback) {
+          say(`No Azure sign-in found (${credentialSources(sourcesChoice).join(', ')}); signing in with a device code instead.`);
+          fallback = deviceCode();
+        }
+        return fallback.getToken(scopes, options);
+      }
+    },
+  };
+}
+
+/**
+ * DefaultAzureCredential found nothing to sign in with: every source of the chain was unavailable
+ * (ChainedTokenCredential collects only CredentialUnavailableError and AuthenticationRequiredError
+ * into its AggregateAuthenticationError, and rethrows any other error at once).
+ */
+function noSourceAvailable(error: unknown): boolean {
+  const unavailable = (e: unknown) => ['CredentialUnavailableError', 'AuthenticationRequiredError'].includes((e as Error | undefined)?.name ?? '');
+  if ((error as Error | undefined)?.name !== 'AggregateAuthenticationError') return unavailable(error);
+  const causes = (error as { errors?: unknown[] }).errors;
+  return Array.isArray(causes) && causes.length > 0 && causes.every(unavailable);
 }
 
 /** How the credential is built for a cloud: its authority, and whether MSAL may discover it. */

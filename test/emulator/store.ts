@@ -105,6 +105,25 @@ export interface Caller {
   displayName: string
 }
 
+/** One device code sign-in (Microsoft identity platform device authorization grant). */
+export interface DeviceCode {
+  deviceCode: string
+  /** What the user types at the verification page; the CLI shows it in the device code message. */
+  userCode: string
+  clientId: string
+  expiresAt: number
+  /** Set by approveDeviceCode: the user entered the code and signed in as the caller. */
+  approved: boolean
+  /** A device code is redeemed for tokens once. */
+  redeemed: boolean
+}
+
+/** Who a refresh token signs in again: the caller, through the public client that signed in. */
+export interface RefreshGrant {
+  clientId: string
+  principalId: string
+}
+
 export interface PasswordPolicy {
   maxLifetimeDays?: number
   passwordsBlocked?: boolean
@@ -198,6 +217,8 @@ export class Store {
   roleDefinitions: RoleDefinition[] = []
   roleAssignments: RoleAssignment[] = []
   tokens = new Map<string, IssuedToken>()
+  deviceCodes: DeviceCode[] = []
+  refreshTokens = new Map<string, RefreshGrant>()
   graphAppRegistrationAllowed = true
   passwordPolicy: PasswordPolicy = {}
   spot: { token: string; accounts: SpotAccount[]; credentials: Map<string, SpotCredentials> }
@@ -218,6 +239,14 @@ export class Store {
         createdAt: init.now,
       })
     }
+  }
+
+  /** What the user does in the browser: enters the code the CLI showed and signs in (as the caller, who holds its seeded roles). */
+  approveDeviceCode(userCode: string): DeviceCode {
+    const code = this.deviceCodes.find((d) => d.userCode === userCode && !d.redeemed)
+    if (!code) throw new Error(`no pending device code ${userCode}; issued: ${this.deviceCodes.map((d) => d.userCode).join(', ') || 'none'}`)
+    code.approved = true
+    return code
   }
 
   appsByUniqueName(uniqueName: string): App[] {
