@@ -53,3 +53,11 @@ export function startCli(
 export function runCli(script: string, args: string[], options: { env: Record<string, string>; cwd: string; nodeArgs?: string[] }): Promise<CliRun> {
   return startCli(script, args, options).done;
 }
+
+/** A working directory whose Spot account the emulator already has linked by a successful provision run. */
+export async function linkedWorkdir(emulator: Emulator): Promise<string> {
+  const cwd = workdir();
+  const run = await runCli('provision.ts', [], { env: cliEnv(emulator), cwd });
+  if (run.code !== 0) throw new Error(`provision failed while setting up (exit ${run.code}): ${run.stderr}`);
+  return cwd;
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startEmulator, type Emulator, type RequestRecord } from '../emulator/server.ts';
-import { cliEnv, runCli, startCli, workdir } from './cli.ts';
+import { cliEnv, linkedWorkdir, runCli, startCli, workdir } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
 
 const TOOL_SECRET = 'spot-azure-onboard';
@@ -13,9 +13,7 @@ let emulator: Emulator;
 let cwd: string;
 test.before(async () => {
   emulator = await startEmulator();
-  cwd = workdir();
-  const run = await runCli('provision.ts', [], { env: cliEnv(emulator), cwd });
-  assert.is(run.code, 0, run.stderr);
+  cwd = await linkedWorkdir(emulator);
 });
 test.after(() => emulator.close());
 

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startEmulator, type Emulator, type Password } from '../emulator/server.ts';
-import { cliEnv, runCli, workdir } from './cli.ts';
+import { cliEnv, linkedWorkdir, runCli, workdir } from './cli.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -9,9 +9,7 @@ let emulator: Emulator;
 let cwd: string;
 test.before(async () => {
   emulator = await startEmulator();
-  cwd = workdir();
-  const run = await runCli('provision.ts', [], { env: cliEnv(emulator), cwd });
-  assert.is(run.code, 0, run.stderr);
+  cwd = await linkedWorkdir(emulator);
 });
 test.after(() => emulator.close());
 
