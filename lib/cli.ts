@@ -100,7 +100,7 @@ export async function runScript(
     async (io) => {
       config = loadConfig({ argv: process.argv.slice(2), env: process.env, cwd: process.cwd(), stdinIsTTY: process.stdin.isTTY === true }, script.options);
       if (config.help) return io.print(script.help);
-      for (const [name, value] of Object.entries(config.fromEnvFile)) process.env[name] ??= value;
+      for (const [name, value] of Object.entries(config.fromEnvFile)) process.env[name] ||= value;
       io.redactor.add(config.spotToken);
       io.redactor.add(process.env.AZURE_CLIENT_SECRET);
       for (const warning of config.warnings) io.report.warn(warning);

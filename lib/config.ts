@@ -33,7 +33,7 @@ export interface Config {
   /** The role to assign: a role name, a role definition GUID or id, or `spot-minimal`. */
   role: string;
   tenantId?: string;
-  /** AZURE_CLIENT_ID: the public client a device code sign-in goes through (the Azure CLI's when unset). */
+  /** AZURE_CLIENT_ID when it names a public client: the one a device code sign-in goes through (the Azure CLI's when unset). */
   clientId?: string;
   /** --device-code: sign in with a device code in a browser instead of DefaultAzureCredential. */
   deviceCode: boolean;
@@ -158,7 +158,8 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
   const flags = (name: string) => [values[name]].flat().filter((v): v is string => typeof v === 'string').map((v) => v.trim()).filter(Boolean);
   const warnings: string[] = [];
   const fromEnvFile = readEnvFile(realEnv, resolve(cwd, flag('env-file') ?? '.env'), flag('env-file') !== undefined, problems, warnings);
-  const env = { ...fromEnvFile, ...realEnv };
+  // The file holds only names the real environment leaves unset or empty.
+  const env = { ...realEnv, ...fromEnvFile };
   const pick = (name: string) => flag(name) ?? (OPTIONS[name]?.env ? env[OPTIONS[name].env] : undefined) ?? OPTIONS[name]?.default;
 
   for (const name of unknown) {
@@ -241,7 +242,9 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
     cloud: cloud ?? 'AzurePublicCloud',
     role,
     tenantId,
-    clientId: nonEmpty(env.AZURE_CLIENT_ID),
+    // With a secret or certificate beside it, AZURE_CLIENT_ID names a confidential app, which cannot run
+    // a device code sign-in; then the Azure CLI's public client is used.
+    clientId: nonEmpty(env.AZURE_CLIENT_SECRET) || nonEmpty(env.AZURE_CLIENT_CERTIFICATE_PATH) ? undefined : nonEmpty(env.AZURE_CLIENT_ID),
     deviceCode: values['device-code'] === true,
     statePath: statePath === undefined ? undefined : resolve(cwd, statePath),
     cwd,

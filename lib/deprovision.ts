@@ -62,10 +62,9 @@ export async function deprovision(config: Config, deps: DeprovisionDeps): Promis
       ctx.report.info(`Everything ${store.path} records was already removed on ${state.deprovisioned ?? 'an earlier run'}.`);
     }
     // Nothing the file still holds may outlive the app: a held secret (interrupted provision or rotation) goes too.
-    if (!state.deprovisioned || state.secret || state.rotation || state.pending) {
+    if (!state.deprovisioned || state.secret || state.rotation) {
       delete state.secret;
       delete state.rotation;
-      delete state.pending;
       state.deprovisioned ??= ctx.now().toISOString();
       await store.save(state);
     }

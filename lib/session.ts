@@ -63,6 +63,9 @@ export async function withSession<T>(
  * every object the state records would look "already gone".
  */
 export async function checkSignInToStateTenant(ctx: Context): Promise<void> {
-  await checkSignIn(await ctx.clients.credential(), ctx.config.endpoints, ctx.config.credentialSources);
-  if (ctx.state.tenantId) assertSameTenant(ctx.state, ctx.statePath, (await (await ctx.clients.graph()).tenant()).id);
+  const tokenTenant = await checkSignIn(await ctx.clients.credential(), ctx.config.endpoints, ctx.config.credentialSources);
+  if (!ctx.state.tenantId) return;
+  // The token names its tenant, which needs no Graph permission (a status job's service principal may have none).
+  const signedIn = tokenTenant ?? (await (await ctx.clients.graph()).tenant()).id;
+  assertSameTenant(ctx.state, ctx.statePath, signedIn);
 }

@@ -21,8 +21,6 @@ export interface State {
   tenantId?: string;
   subscriptionId?: string;
   steps: Record<string, StepRecord>;
-  /** Set just before a request whose effect cannot be found again if its answer is lost (addPassword). */
-  pending?: Record<string, string>;
   secret?: HeldSecret;
   /** A secret rotation in progress (rotate-secret.ts); cleared when it finishes. */
   rotation?: Rotation;
@@ -127,7 +125,7 @@ export class StateStore {
     try {
       for (let attempt = 0; attempt < 2; attempt++) {
         try {
-          await link(temp, this.lockPath);
+          await placeLock(temp, this.lockPath);
           this.#lockHeld = true;
           return;
         } catch (error) {
@@ -170,6 +168,16 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
   await rm(temp, { force: true });
   await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   await rename(temp, path);
+}
+
+/** Links the written temp file into place; where the filesystem has no hard links (FAT, some SMB shares), creates it exclusively instead. */
+async function placeLock(temp: string, lockPath: string): Promise<void> {
+  try {
+    await link(temp, lockPath);
+  } catch (error) {
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    await writeFile(lockPath, await readFile(temp), { flag: 'wx', mode: 0o600 });
+  }
 }
 
 function isRunning(pid: number): boolean {

@@ -63,6 +63,7 @@ test('a second holder is refused while the first runs; a dead holder’s lock is
   await rejects(second.lock(), isStateError(`pid ${process.pid}`));
   await first.unlock();
   assert.not.ok(existsSync(first.lockPath));
+  assert.equal(readdirSync(join(first.path, '..')).filter((f) => f.endsWith('.tmp')), [], 'a temp lock file was left behind');
 
   writeFileSync(first.lockPath, JSON.stringify({ pid: 2 ** 22 + 12345 }));
   await second.lock();

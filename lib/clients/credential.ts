@@ -121,12 +121,16 @@ export function credentialOptions(endpoints: Pick<Endpoints, 'authorityHost'>, t
   };
 }
 
-/** Gets one token now, so a sign-in problem stops the run before anything changes. */
-export async function checkSignIn(credential: TokenCredential, endpoints: Endpoints, sourcesChoice: string | undefined): Promise<void> {
+/**
+ * Gets one token now, so a sign-in problem stops the run before anything changes. Returns the tenant
+ * the token was issued in (its `tid` claim), when the token says.
+ */
+export async function checkSignIn(credential: TokenCredential, endpoints: Endpoints, sourcesChoice: string | undefined): Promise<string | undefined> {
   try {
     // With CAE, as the ARM pipeline asks: @azure/identity keeps CAE tokens apart, so this token is then reused.
     const token = await credential.getToken(`${endpoints.arm}/.default`, { enableCae: true });
     if (!token) throw new Error('no token was returned');
+    return tenantOf(token.token);
   } catch (error) {
     const narrowed = sourcesChoice ? ` (as AZURE_TOKEN_CREDENTIALS=${sourcesChoice} asks)` : '';
     throw new OnboardError(
@@ -159,4 +163,14 @@ function firstSentence(error: unknown): string {
   const aadsts = /AADSTS\d+:.*?\.(?=\s|$)/.exec(message)?.[0];
   const line = aadsts ?? /^.*?\S.*?(?:\.(?=\s|$)|$)/m.exec(message)?.[0]?.trim() ?? 'no reason given.';
   return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
+/** The `tid` claim of an Entra ID access token (a JWT), read without verifying: only to compare tenants. */
+function tenantOf(accessToken: string): string | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString('utf8')) as { tid?: unknown };
+    return typeof claims.tid === 'string' ? claims.tid : undefined;
+  } catch {
+    return undefined;
+  }
 }

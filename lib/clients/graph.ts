@@ -148,7 +148,8 @@ function graphError(error: unknown): unknown {
     // Node's fetch reports every failure to get an answer (reset, refused, DNS, timeout) as a TypeError
     // ("fetch failed", "terminated"); the Graph client wraps it as statusCode -1 with code 'TypeError'.
     // A credential failure also comes as -1, under its own name, and passes through.
-    const networkFailure = graph.code === 'TypeError' || error instanceof TypeError;
+    // Only fetch's own wording counts: a TypeError from a bug must surface as a bug, not as "unreachable".
+    const networkFailure = (graph.code === 'TypeError' || error instanceof TypeError) && /^(fetch failed|terminated)/i.test(graph.message ?? '');
     if (!networkFailure) return error;
     return new ApiError(
       'graph',

@@ -1,5 +1,4 @@
 import { ApiError } from '../errors.ts';
-import { SECRET_DISPLAY_NAME } from '../secrets.ts';
 import type { Step } from './step.ts';
 
 /** The application's immutable alternate key: derived from the Spot account, so every run finds the same app. */
@@ -42,11 +41,6 @@ export const app: Step = {
       throw error;
     }
     const { application, created } = result;
-    // Found without a state that knows its secrets (state moved away, another directory): secrets this
-    // tool added earlier are strays once the new one is linked, and the link step removes them then.
-    if (!created && application.passwordCredentials.some((p) => p.displayName === SECRET_DISPLAY_NAME)) {
-      (ctx.state.pending ??= {}).strays = 'possible';
-    }
     return {
       outputs: { appId: application.appId, applicationObjectId: application.id, appName: application.displayName, uniqueName: uniqueNameFor(ctx.accountId) },
       summary: `${created ? 'created' : 'reused'} application ${application.displayName} (appId ${application.appId})`,

@@ -6,7 +6,7 @@ import { retryOnLag } from '../retry.ts';
 import { removeOwnSecretsExcept } from '../secrets.ts';
 import { need, type Step } from './step.ts';
 
-/** Hand the four values and the expiry to Spot, read them back, then forget the secret. */
+/** Hand the four values and the expiry to Spot, read them back, remove this tool's other secrets, forget the value. */
 export const link: Step = {
   id: 'link',
   title: 'Link the Spot account to the subscription',
@@ -22,17 +22,13 @@ export const link: Step = {
     if (!held) throw new Error('internal: the link step ran without a held client secret');
     const expected = await handToSpot(ctx, this.id, held.value, need(ctx, 'secretExpiresAt'));
 
-    const pending = ctx.state.pending ?? {};
-    let removed: string[] = [];
-    if (pending.strays) {
-      const graph = await ctx.clients.graph();
-      removed = await removeOwnSecretsExcept(graph, need(ctx, 'applicationObjectId'), held.keyId);
-      delete pending.strays;
-    }
+    // Every other secret of this tool is one nobody holds: lost in a crash, resent by a retry, or left
+    // by an earlier run whose state is gone. One read finds them all, whatever happened.
+    const removed = await removeOwnSecretsExcept(await ctx.clients.graph(), need(ctx, 'applicationObjectId'), held.keyId);
     delete ctx.state.secret;
     return {
       outputs: { linkedAt: ctx.now().toISOString() },
-      summary: `Spot account ${ctx.accountId} now uses appId ${expected.clientId}${removed.length ? `; removed ${removed.length} unused secret(s) left by an interrupted run` : ''}`,
+      summary: `Spot account ${ctx.accountId} now uses appId ${expected.clientId}${removed.length ? `; removed ${removed.length} unused secret(s) this tool had added before` : ''}`,
     };
   },
 };

@@ -8,8 +8,9 @@ import { need, type Step } from './step.ts';
 
 /**
  * Adds one client secret with an explicit end date. addPassword is the one call that cannot be found
- * again if its answer is lost, so the state notes it before sending; a later run then knows a secret
- * it never saw may exist, and the link step removes it once the new one is in Spot.
+ * again if its answer is lost (a crash, or the Graph client resending it after a 503/504 that Graph
+ * had in fact carried out), so any extra secret is left to the link step, which removes every secret
+ * of this tool but the linked one.
  */
 export const secret: Step = {
   id: 'secret',
@@ -21,15 +22,8 @@ export const secret: Step = {
   // The secret value is only held until Spot has it; without it (and without a link) a new one is needed.
   isDone: (state) => state.steps.secret !== undefined && (state.secret !== undefined || state.steps.link !== undefined),
   async run(ctx) {
-    const applicationObjectId = need(ctx, 'applicationObjectId');
-    const pending = (ctx.state.pending ??= {});
-    if (pending.addPassword || ctx.state.steps.secret) pending.strays = 'possible';
-    pending.addPassword = ctx.now().toISOString();
-    await ctx.saveState();
-
-    const created = await addOwnSecret(ctx, this.id, applicationObjectId);
+    const created = await addOwnSecret(ctx, this.id, need(ctx, 'applicationObjectId'));
     ctx.state.secret = { keyId: created.keyId, value: created.secretText };
-    delete pending.addPassword;
     return {
       outputs: { secretKeyId: created.keyId, secretExpiresAt: created.endDateTime },
       summary: `added client secret ${created.keyId}, valid until ${created.endDateTime.slice(0, 10)}`,

@@ -107,6 +107,12 @@ test('a .env in the working directory supplies the Spot token and the Azure sign
   const names = ['SPOTINST_TOKEN', 'AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_TENANT_ID'] as const;
   writeFileSync(join(cwd, '.env'), names.map((n) => `${n}=${emulator.env[n]}`).join('\n'), { mode: 0o600 });
   const unset = Object.fromEntries(names.map((n) => [n, undefined]));
+  // An API that echoes the client secret from .env in its error: the message shows *** instead.
+  emulator.faults.add({ api: 'arm', method: 'GET', status: 400, body: { error: { code: 'BadRequest', message: `client secret ${emulator.env.AZURE_CLIENT_SECRET} rejected` } } });
+  const echoed = await provision(cwd, ['--verbose'], unset);
+  assert.is(echoed.code, 1);
+  assert.match(echoed.stderr, 'client secret *** rejected');
+  assert.not.ok(echoed.stderr.includes(emulator.env.AZURE_CLIENT_SECRET!), 'the secret from .env was printed');
   const run = await provision(cwd, ['--json'], unset);
   assert.is(run.code, 0, run.stderr);
   assert.is(JSON.parse(run.stdout).tenantId, emulator.store.tenant.id);
