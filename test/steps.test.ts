@@ -6,7 +6,7 @@ import { createGraphApi } from '../lib/clients/graph.ts';
 import { createSpotApi } from '../lib/clients/spot.ts';
 import { loadConfig } from '../lib/config.ts';
 import type { Clients, Context } from '../lib/context.ts';
-import { ApiError } from '../lib/errors.ts';
+import { ApiError, OnboardError } from '../lib/errors.ts';
 import { Redactor } from '../lib/redact.ts';
 import type { Reporter } from '../lib/report.ts';
 import { emptyState } from '../lib/state.ts';
@@ -177,6 +177,35 @@ test('a reset connection: reads are retried; addPassword is not, and fails as un
   assert.match((error as ApiError).message, 'Microsoft Graph could not be reached');
   assert.ok((error as ApiError).hint);
   assert.is(addPasswordSent() - before, 1);
+});
+
+test('role: a 409 for an assignment Azure does not list yet is an error to retry later, never an empty id', async () => {
+  const ctx = contextFor(emulator);
+  await upTo(role, ctx);
+  const principalId = ctx.outputs.servicePrincipalId!;
+  const existing = emulator.store.roleAssignments.find((a) => a.principalId === principalId)!;
+  existing.name = '00000000-0000-4000-8000-000000000002';
+  existing.id = `${existing.scope}/providers/Microsoft.Authorization/roleAssignments/${existing.name}`;
+  // ARM's list lags behind its conflict check: the listing comes back empty once.
+  emulator.faults.add({ api: 'arm', method: 'GET', path: /roleAssignments\?/, status: 200, body: { value: [] } });
+  const error = await rejects(run(role, ctx), (e) => e instanceof OnboardError && e.kind === 'conflict');
+  assert.match((error as OnboardError).message, 'does not list that assignment yet');
+  const again = await run(role, ctx);
+  assert.is(again.outputs.roleAssignmentId, existing.id);
+});
+
+test('ARM unreachable even after the pipeline\'s own retries: a typed error with a hint', async () => {
+  const ctx = contextFor(emulator);
+  await upTo(servicePrincipal, ctx);
+  emulator.faults.add({ api: 'arm', method: 'PUT', reset: true, times: 20 });
+  try {
+    const error = await rejects(run(role, ctx), (e) => e instanceof ApiError && e.api === 'arm' && e.kind === 'unavailable');
+    assert.match((error as ApiError).message, 'Azure Resource Manager could not be reached');
+    assert.ok((error as ApiError).hint);
+    assert.ok(emulator.requests.filter((r) => r.api === 'arm' && r.method === 'PUT' && r.status === 0).length > 1, 'the pipeline did not retry');
+  } finally {
+    emulator.faults.clear();
+  }
 });
 
 test('replication lag is retried, visibly, and only for as long as it lasts', async () => {
