@@ -51,8 +51,8 @@ const APP_FIELDS = 'id,appId,uniqueName,displayName,passwordCredentials';
  * The Graph client's RetryHandler retries only 429/503/504 answers, never a request that got no answer
  * (design.md §3; msgraph-sdk-javascript src/middleware/RetryHandler.ts RETRY_STATUS_CODES). So a reset
  * connection gets two quick retries here — on idempotent calls only: reads, the upserts by alternate
- * key, removePassword and DELETE. Never addPassword: a lost answer may have created a secret, which
- * only the secret step's pending record can account for.
+ * key, removePassword and DELETE. Never addPassword: a lost answer may have created a secret; the link
+ * step removes such extras once the new secret is in Spot.
  */
 const CONNECTION_RETRIES: RetrySchedule = { maxWaitMs: 750, initialDelayMs: 250, maxDelayMs: 500 };
 

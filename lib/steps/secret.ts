@@ -4,7 +4,8 @@ import { ApiError } from '../errors.ts';
 import { newObjectNotFound } from '../lag.ts';
 import { retryOnLag } from '../retry.ts';
 import { SECRET_DISPLAY_NAME, secretEndDate } from '../secrets.ts';
-import { need, type Step } from './step.ts';
+import type { State } from '../state.ts';
+import { need, type Step, type StepId } from './step.ts';
 
 /**
  * Adds one client secret with an explicit end date. addPassword is the one call that cannot be found
@@ -19,11 +20,9 @@ export const secret: Step = {
     const end = secretEndDate(ctx.now(), ctx.config.secretExpiryMonths).slice(0, 10);
     return { action: 'create', detail: `add client secret "${SECRET_DISPLAY_NAME}" valid until ${end}` };
   },
-  // The secret value is only held until Spot has it; without it (and without a link) a new one is needed.
-  isDone: (state) => state.steps.secret !== undefined && (state.secret !== undefined || state.steps.link !== undefined),
+  isDone: heldUntilLinked('secret', 'link'),
   async run(ctx) {
-    const created = await addOwnSecret(ctx, this.id, need(ctx, 'applicationObjectId'));
-    ctx.state.secret = { keyId: created.keyId, value: created.secretText };
+    const created = await addHeldSecret(ctx, this.id);
     return {
       outputs: { secretKeyId: created.keyId, secretExpiresAt: created.endDateTime },
       summary: `added client secret ${created.keyId}, valid until ${created.endDateTime.slice(0, 10)}`,
@@ -31,8 +30,25 @@ export const secret: Step = {
   },
 };
 
-/** Adds a client secret under this tool's display name, with an explicit end date; its value is redacted from then on. */
-export async function addOwnSecret(ctx: Context, stepId: string, applicationObjectId: string): Promise<NewPassword> {
+/**
+ * A step that adds a secret is done once recorded while its value is still held, or once `linkStepId`
+ * gave it to Spot; a recorded secret whose value is gone (and never reached Spot) is useless, so add another.
+ */
+export function heldUntilLinked(stepId: StepId, linkStepId: StepId): (state: State) => boolean {
+  return (state) => state.steps[stepId] !== undefined && (state.secret !== undefined || state.steps[linkStepId] !== undefined);
+}
+
+/**
+ * Adds a client secret under this tool's display name, with an explicit end date, and holds its value
+ * in the state until Spot has it; the value is redacted from then on.
+ */
+export async function addHeldSecret(ctx: Context, stepId: string): Promise<NewPassword> {
+  const created = await addOwnSecret(ctx, stepId, need(ctx, 'applicationObjectId'));
+  ctx.state.secret = { keyId: created.keyId, value: created.secretText };
+  return created;
+}
+
+async function addOwnSecret(ctx: Context, stepId: string, applicationObjectId: string): Promise<NewPassword> {
   const graph = await ctx.clients.graph();
   const endDateTime = secretEndDate(ctx.now(), ctx.config.secretExpiryMonths);
   let created;
