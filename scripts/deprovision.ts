@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
-import { runScript } from '../lib/cli.ts';
-import { optionsFor, optionsHelp } from '../lib/config.ts';
-import type { DeprovisionResult } from '../lib/deprovision.ts';
+import { runScript } from '../lib/cli/run-script.ts';
+import type { DeprovisionResult } from '../lib/commands/deprovision.ts';
+import { optionsFor, optionsHelp } from '../lib/config/config.ts';
 
 const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'env-file', 'yes', 'json', 'verbose', 'help'], {
   'delete-spot-account': { type: 'boolean', help: 'also delete the Spot account itself' },
@@ -29,7 +29,7 @@ Examples:
 `;
 
 await runScript({ options: OPTIONS, help: HELP }, async (config, { redactor, report, print, signal }) => {
-  const { deprovision } = await import('../lib/deprovision.ts');
+  const { deprovision } = await import('../lib/commands/deprovision.ts');
   const result = await deprovision(config, { report, redactor, signal, confirm: askYesNo });
   print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result));
 });

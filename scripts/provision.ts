@@ -1,11 +1,11 @@
-import { runScript } from '../lib/cli.ts';
-import { OPTIONS, optionsHelp, type Config } from '../lib/config.ts';
+import { runScript } from '../lib/cli/run-script.ts';
+import type { Clients } from '../lib/clients/clients.ts';
 import type { SpotAccount } from '../lib/clients/spot.ts';
-import type { Clients } from '../lib/context.ts';
-import type { PromptContext } from '../lib/guide.ts';
-import type { ProvisionResult } from '../lib/provision.ts';
-import type { PlanEntry } from '../lib/runner.ts';
-import { portalAppUrl, SPOT_CONSOLE_URL } from '../lib/links.ts';
+import type { PromptContext } from '../lib/commands/guide.ts';
+import type { ProvisionResult } from '../lib/commands/provision.ts';
+import { type Config, OPTIONS, optionsHelp } from '../lib/config/config.ts';
+import type { PlanEntry } from '../lib/core/runner.ts';
+import { portalAppUrl, SPOT_CONSOLE_URL } from '../lib/domain/portal-links.ts';
 
 const HELP = `Link a Spot account to an Azure subscription: Entra ID app, service principal, client secret,
 a role on the subscription (Contributor unless --role says otherwise), and the Spot credentials —
@@ -29,13 +29,19 @@ Examples:
     SPOTINST_TOKEN=… SPOTINST_ACCOUNT=act-1234abcd AZURE_SUBSCRIPTION_ID=… npx tsx scripts/provision.ts --yes --json
 `;
 
-const MARKS: Record<PlanEntry['action'], string> = { done: 'already done', check: 'checked', create: 'will create', reuse: 'will reuse', update: 'will update' };
+const MARKS: Record<PlanEntry['action'], string> = {
+  done: 'already done',
+  check: 'checked',
+  create: 'will create',
+  reuse: 'will reuse',
+  update: 'will update',
+};
 
 await runScript({ options: OPTIONS, help: HELP }, async (parsed, io) => {
   let config = parsed;
   if (config.fleet) {
     // Several subscriptions (--all-subscriptions, or --subscription more than once): lib/fleet.ts.
-    const { fleetTable, provisionFleet, throwIfIncomplete } = await import('../lib/fleet.ts');
+    const { fleetTable, provisionFleet, throwIfIncomplete } = await import('../lib/commands/fleet.ts');
     const fleet = await provisionFleet(config, { report: io.report, redactor: io.redactor, signal: io.signal });
     io.print(config.json ? JSON.stringify({ subscriptions: fleet.rows, linked: fleet.linked, failed: fleet.failed }, null, 2) : fleetTable(fleet));
     return throwIfIncomplete(fleet);
@@ -46,8 +52,8 @@ await runScript({ options: OPTIONS, help: HELP }, async (parsed, io) => {
   const prompts: PromptContext = { output: screen };
   let clients: Clients | undefined;
   let createdAccount: SpotAccount | undefined;
-  if (config.interactive) ({ config, clients, createdAccount } = await (await import('../lib/guide.ts')).guide(config, { ...io, prompts }));
-  const { planProvision, provision } = await import('../lib/provision.ts');
+  if (config.interactive) ({ config, clients, createdAccount } = await (await import('../lib/commands/guide.ts')).guide(config, { ...io, prompts }));
+  const { planProvision, provision } = await import('../lib/commands/provision.ts');
   const deps = { report: io.report, redactor: io.redactor, signal: io.signal, clients };
 
   if (config.dryRun || config.interactive) {
@@ -67,8 +73,8 @@ function describePlan(plan: PlanEntry[], footer: string): string {
 }
 
 async function confirmOrCancel(prompts: PromptContext, createdAccount: SpotAccount | undefined): Promise<void> {
-  const { prompting } = await import('../lib/guide.ts');
-  const { OnboardError } = await import('../lib/errors.ts');
+  const { prompting } = await import('../lib/commands/guide.ts');
+  const { OnboardError } = await import('../lib/core/errors.ts');
   const changed = createdAccount
     ? `only Spot account ${createdAccount.accountId} "${createdAccount.name}" was created; choosing "Create a new Spot account" again reuses it.`
     : 'nothing was changed.';

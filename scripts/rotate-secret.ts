@@ -1,6 +1,6 @@
-import { runScript } from '../lib/cli.ts';
-import { optionsFor, optionsHelp } from '../lib/config.ts';
-import type { RotationResult } from '../lib/rotate.ts';
+import { runScript } from '../lib/cli/run-script.ts';
+import type { RotationResult } from '../lib/commands/rotate-secret.ts';
+import { optionsFor, optionsHelp } from '../lib/config/config.ts';
 
 const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'secret-expiry', 'max-wait', 'env-file', 'yes', 'json', 'verbose', 'help']);
 
@@ -22,7 +22,7 @@ Examples:
 `;
 
 await runScript({ options: OPTIONS, help: HELP }, async (config, { redactor, report, print, signal }) => {
-  const { rotateSecret } = await import('../lib/rotate.ts');
+  const { rotateSecret } = await import('../lib/commands/rotate-secret.ts');
   const result = await rotateSecret(config, { report, redactor, signal });
   print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result));
 });

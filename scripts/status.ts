@@ -1,7 +1,7 @@
-import { runScript } from '../lib/cli.ts';
-import { optionsFor, optionsHelp } from '../lib/config.ts';
-import { OnboardError } from '../lib/errors.ts';
-import type { LinkStatus } from '../lib/status.ts';
+import { runScript } from '../lib/cli/run-script.ts';
+import type { LinkStatus } from '../lib/commands/status.ts';
+import { optionsFor, optionsHelp } from '../lib/config/config.ts';
+import { OnboardError } from '../lib/core/errors.ts';
 
 const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'env-file', 'yes', 'json', 'verbose', 'help']);
 
@@ -26,21 +26,21 @@ Examples:
 `;
 
 await runScript({ options: OPTIONS, help: HELP }, async (config, { redactor, report, print, signal }) => {
-  const { linkStatus } = await import('../lib/status.ts');
+  const { linkStatus } = await import('../lib/commands/status.ts');
   const status = await linkStatus(config, { report, redactor, signal });
   print(config.json ? JSON.stringify(status, null, 2) : table(status));
   const failed = status.checks.filter((c) => c.status === 'error');
   if (failed.length > 0) {
-    throw new OnboardError('conflict', `The link of Spot account ${status.accountId} is not healthy: ${failed.map((c) => c.check).join(', ')}.`,
-      'The detail of each failed check says what to do.');
+    throw new OnboardError(
+      'conflict',
+      `The link of Spot account ${status.accountId} is not healthy: ${failed.map((c) => c.check).join(', ')}.`,
+      'The detail of each failed check says what to do.',
+    );
   }
 });
 
 function table(status: LinkStatus): string {
   const rows = [['check', 'status', 'detail'], ...status.checks.map((c) => [c.check, c.status, c.detail])];
   const width = (i: number) => Math.max(...rows.map((r) => r[i]!.length));
-  return [
-    `Spot account ${status.accountId}`,
-    ...rows.map((r) => `${r[0]!.padEnd(width(0))}  ${r[1]!.padEnd(width(1))}  ${r[2]}`),
-  ].join('\n');
+  return [`Spot account ${status.accountId}`, ...rows.map((r) => `${r[0]!.padEnd(width(0))}  ${r[1]!.padEnd(width(1))}  ${r[2]}`)].join('\n');
 }

@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEmulator, type Api, type Emulator, type EmulatorOptions } from './emulator/server.ts';
 import { cliEnv, runCli, workdir } from './e2e/cli.ts';
+import { type Api, type Emulator, type EmulatorOptions, startEmulator } from './emulator/server.ts';
 
 const SAMPLES = 5;
 const quick = process.argv.includes('--quick');
@@ -49,16 +49,20 @@ function perApi(e: Emulator): Record<Api, number> {
 // 1. Start-up
 const empty = join(mkdtempSync(join(tmpdir(), 'bench-')), 'empty.ts');
 writeFileSync(empty, 'export {};\n');
-const floorMs = median(Array.from({ length: SAMPLES }, () => {
-  const start = performance.now();
-  spawnSync(process.execPath, ['--import', tsx, empty]);
-  return performance.now() - start;
-}));
-const helpMs = median(Array.from({ length: SAMPLES }, () => {
-  const start = performance.now();
-  spawnSync(process.execPath, ['--import', tsx, 'scripts/provision.ts', '--help']);
-  return performance.now() - start;
-}));
+const floorMs = median(
+  Array.from({ length: SAMPLES }, () => {
+    const start = performance.now();
+    spawnSync(process.execPath, ['--import', tsx, empty]);
+    return performance.now() - start;
+  }),
+);
+const helpMs = median(
+  Array.from({ length: SAMPLES }, () => {
+    const start = performance.now();
+    spawnSync(process.execPath, ['--import', tsx, 'scripts/provision.ts', '--help']);
+    return performance.now() - start;
+  }),
+);
 const freshRuns: number[] = [];
 for (let i = 0; i < SAMPLES; i++) {
   freshRuns.push(await withEmulator({}, async (e) => (await timed(() => provision(e, workdir())))[0]));
@@ -88,21 +92,29 @@ const lagMs = await withEmulator({ lag }, async (e) => (await timed(() => provis
 // Spot account for each; requests per subscription should not grow with their number.
 const scale: { subscriptions: number; wallMs: number; requestsPerSubscription: number; peakRssMb: number; peakInFlight: number }[] = [];
 for (const n of quick ? [1, 10] : [1, 10, 50, 200]) {
-  scale.push(await withEmulator({ subscriptions: n, accounts: 1 }, async (e) => {
-    const rssFile = join(mkdtempSync(join(tmpdir(), 'bench-rss-')), 'rss');
-    const [wallMs] = await timed(() => provision(e, workdir(), ['--all-subscriptions', '--create-accounts'], rssFile));
-    const linked = e.store.spot.accounts.filter((a) => a.providerExternalId).length;
-    if (linked !== n) throw new Error(`${linked} of ${n} subscriptions were linked`);
-    const peakKb = Math.max(...readFileSync(rssFile, 'utf8').trim().split('\n').map(Number));
-    return { subscriptions: n, wallMs, requestsPerSubscription: azureAndSpot(perApi(e)) / n, peakRssMb: peakKb / 1024, peakInFlight: e.peakInFlight };
-  }));
+  scale.push(
+    await withEmulator({ subscriptions: n, accounts: 1 }, async (e) => {
+      const rssFile = join(mkdtempSync(join(tmpdir(), 'bench-rss-')), 'rss');
+      const [wallMs] = await timed(() => provision(e, workdir(), ['--all-subscriptions', '--create-accounts'], rssFile));
+      const linked = e.store.spot.accounts.filter((a) => a.providerExternalId).length;
+      if (linked !== n) throw new Error(`${linked} of ${n} subscriptions were linked`);
+      const peakKb = Math.max(...readFileSync(rssFile, 'utf8').trim().split('\n').map(Number));
+      return { subscriptions: n, wallMs, requestsPerSubscription: azureAndSpot(perApi(e)) / n, peakRssMb: peakKb / 1024, peakInFlight: e.peakInFlight };
+    }),
+  );
 }
 
 const results = {
   node: process.version,
   date: new Date().toISOString(),
   startup: { emptyTsxMs: floorMs, helpMs, helpOverFloorMs: helpMs - floorMs, freshRunMs: freshMs },
-  apiCalls: { fresh: calls.fresh, rerun: calls.rerun, freshTotal: azureAndSpot(calls.fresh), rerunTotal: azureAndSpot(calls.rerun), rerunWrites: calls.rerunWrites },
+  apiCalls: {
+    fresh: calls.fresh,
+    rerun: calls.rerun,
+    freshTotal: azureAndSpot(calls.fresh),
+    rerunTotal: azureAndSpot(calls.rerun),
+    rerunWrites: calls.rerunWrites,
+  },
   lag: { injected: lag, chainMs, totalMs: lagMs, overChainMs: lagMs - chainMs, retryCostMs: lagMs - chainMs - freshMs },
   scale,
 };
@@ -112,11 +124,25 @@ const rows: [string, string, string][] = [
   ['empty tsx script (floor)', seconds(floorMs), ''],
   ['--help', seconds(helpMs), `${Math.round(helpMs - floorMs)} ms over the floor (target ≤ 150 ms)`],
   ['fresh onboarding, zero latency', seconds(freshMs), `median of ${SAMPLES}`],
-  ['requests, fresh onboarding', String(azureAndSpot(calls.fresh)), `graph ${calls.fresh.graph}, arm ${calls.fresh.arm}, spot ${calls.fresh.spot} (+${calls.fresh.identity} identity); target ≤ 12`],
-  ['requests, re-run on complete state', String(azureAndSpot(calls.rerun)), `graph ${calls.rerun.graph}, arm ${calls.rerun.arm}, spot ${calls.rerun.spot} (+${calls.rerun.identity} identity), ${calls.rerunWrites} writes; target ≤ 6 reads`],
-  ['run with 5 s + 8 s lag', seconds(lagMs), `${Math.round(lagMs - chainMs)} ms over the 13 s chain; retry schedule costs ${Math.round(lagMs - chainMs - freshMs)} ms beyond a lag-free run (target < 1 s)`],
+  [
+    'requests, fresh onboarding',
+    String(azureAndSpot(calls.fresh)),
+    `graph ${calls.fresh.graph}, arm ${calls.fresh.arm}, spot ${calls.fresh.spot} (+${calls.fresh.identity} identity); target ≤ 12`,
+  ],
+  [
+    'requests, re-run on complete state',
+    String(azureAndSpot(calls.rerun)),
+    `graph ${calls.rerun.graph}, arm ${calls.rerun.arm}, spot ${calls.rerun.spot} (+${calls.rerun.identity} identity), ${calls.rerunWrites} writes; target ≤ 6 reads`,
+  ],
+  [
+    'run with 5 s + 8 s lag',
+    seconds(lagMs),
+    `${Math.round(lagMs - chainMs)} ms over the 13 s chain; retry schedule costs ${Math.round(lagMs - chainMs - freshMs)} ms beyond a lag-free run (target < 1 s)`,
+  ],
   ...scale.map((s): [string, string, string] => [
-    `${s.subscriptions} subscription(s), one run`, seconds(s.wallMs), `${s.requestsPerSubscription.toFixed(1)} requests/subscription, peak ${s.peakRssMb.toFixed(0)} MB, ${s.peakInFlight} requests in flight at most`,
+    `${s.subscriptions} subscription(s), one run`,
+    seconds(s.wallMs),
+    `${s.requestsPerSubscription.toFixed(1)} requests/subscription, peak ${s.peakRssMb.toFixed(0)} MB, ${s.peakInFlight} requests in flight at most`,
   ]),
 ];
 const width = Math.max(...rows.map((r) => r[0].length));

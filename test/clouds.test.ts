@@ -7,12 +7,13 @@ import * as assert from 'uvu/assert';
 import { armClientOptions, createArmApi } from '../lib/clients/arm.ts';
 import { credentialOptions } from '../lib/clients/credential.ts';
 import { createGraphApi, graphClientSettings } from '../lib/clients/graph.ts';
-import { loadConfig } from '../lib/config.ts';
-import { UsageError } from '../lib/errors.ts';
+import { loadConfig } from '../lib/config/config.ts';
+import { UsageError } from '../lib/core/errors.ts';
 import { rejects } from './helpers.ts';
 
 const cwd = mkdtempSync(join(tmpdir(), 'clouds-test-'));
-const load = (argv: string[], env: Record<string, string> = {}) => loadConfig({ argv, env: { SPOTINST_ACCOUNT: 'act-1234abcd', ...env }, cwd, stdinIsTTY: false });
+const load = (argv: string[], env: Record<string, string> = {}) =>
+  loadConfig({ argv, env: { SPOTINST_ACCOUNT: 'act-1234abcd', ...env }, cwd, stdinIsTTY: false });
 
 /** design.md §3, from azure-cli's cloud.py and Graph's national cloud deployments. */
 const DOCUMENTED = {

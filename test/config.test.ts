@@ -1,10 +1,10 @@
-import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { loadConfig, statePathFor } from '../lib/config.ts';
-import { UsageError } from '../lib/errors.ts';
+import { loadConfig, statePathFor } from '../lib/config/config.ts';
+import { UsageError } from '../lib/core/errors.ts';
 
 const cwd = mkdtempSync(join(tmpdir(), 'config-test-'));
 const load = (argv: string[], env: Record<string, string> = {}, stdinIsTTY = false) => loadConfig({ argv, env, cwd, stdinIsTTY });

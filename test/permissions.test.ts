@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { allows, ROLE_ASSIGNMENT_WRITE } from '../lib/permissions.ts';
+import { allows, ROLE_ASSIGNMENT_WRITE } from '../lib/domain/permissions.ts';
 
 test('Owner (*) may assign roles', () => {
   assert.ok(allows([{ actions: ['*'] }], ROLE_ASSIGNMENT_WRITE));

@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OnboardError } from '../lib/errors.ts';
-import { assertSameTenant, emptyState, StateStore } from '../lib/state.ts';
+import { OnboardError } from '../lib/core/errors.ts';
+import { assertSameTenant, emptyState, StateStore } from '../lib/core/state.ts';
 import { rejects } from './helpers.ts';
 
 const fresh = () => new StateStore(join(mkdtempSync(join(tmpdir(), 'state-test-')), 'nested', 'act-1234abcd.json'));
@@ -52,7 +52,10 @@ test('refuses a corrupt, newer or foreign state file and leaves it untouched', a
 
   writeFileSync(store.path, JSON.stringify({ ...emptyState('act-1234abcd'), tenantId: 't1' }));
   const foreign = await store.load('act-1234abcd');
-  assert.throws(() => assertSameTenant(foreign, store.path, 't2'), (e: unknown) => isStateError('made in Azure tenant t1')(e));
+  assert.throws(
+    () => assertSameTenant(foreign, store.path, 't2'),
+    (e: unknown) => isStateError('made in Azure tenant t1')(e),
+  );
   assertSameTenant(foreign, store.path, 't1');
 });
 
@@ -63,7 +66,11 @@ test('a second holder is refused while the first runs; a dead holder’s lock is
   await rejects(second.lock(), isStateError(`pid ${process.pid}`));
   await first.unlock();
   assert.not.ok(existsSync(first.lockPath));
-  assert.equal(readdirSync(join(first.path, '..')).filter((f) => f.endsWith('.tmp')), [], 'a temp lock file was left behind');
+  assert.equal(
+    readdirSync(join(first.path, '..')).filter((f) => f.endsWith('.tmp')),
+    [],
+    'a temp lock file was left behind',
+  );
 
   writeFileSync(first.lockPath, JSON.stringify({ pid: 2 ** 22 + 12345 }));
   await second.lock();

@@ -2,14 +2,15 @@ import { ClientSecretCredential } from '@azure/identity';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createArmApi } from '../lib/clients/arm.ts';
+import type { Clients } from '../lib/clients/clients.ts';
 import { createGraphApi } from '../lib/clients/graph.ts';
 import { createSpotApi } from '../lib/clients/spot.ts';
-import { loadConfig } from '../lib/config.ts';
-import type { Clients, Context } from '../lib/context.ts';
-import { ApiError, OnboardError } from '../lib/errors.ts';
-import { Redactor } from '../lib/redact.ts';
-import type { Reporter } from '../lib/report.ts';
-import { emptyState } from '../lib/state.ts';
+import { loadConfig } from '../lib/config/config.ts';
+import type { Context } from '../lib/core/context.ts';
+import { ApiError, OnboardError } from '../lib/core/errors.ts';
+import { Redactor } from '../lib/core/redact.ts';
+import type { Reporter } from '../lib/core/reporter.ts';
+import { emptyState } from '../lib/core/state.ts';
 import { app } from '../lib/steps/app.ts';
 import { link } from '../lib/steps/link.ts';
 import { preflight } from '../lib/steps/preflight.ts';
@@ -19,7 +20,7 @@ import { servicePrincipal } from '../lib/steps/service-principal.ts';
 import type { Step } from '../lib/steps/step.ts';
 import { subscription } from '../lib/steps/subscription.ts';
 import { tenant } from '../lib/steps/tenant.ts';
-import { startEmulator, type Emulator } from './emulator/server.ts';
+import { type Emulator, startEmulator } from './emulator/server.ts';
 import { rejects } from './helpers.ts';
 
 // Each step on its own, with the real clients against the emulator: run it twice and see it create, then reuse.
@@ -47,15 +48,29 @@ function contextFor(e: Emulator, argv: string[] = []): Context & { retries: stri
   const config = loadConfig({ argv, env: e.env, cwd: process.cwd(), stdinIsTTY: false });
   const retries: string[] = [];
   const report: Reporter = {
-    stepStart: () => {}, stepDone: () => {}, stepFailed: () => {}, info: () => {}, warn: () => {},
+    stepStart: () => {},
+    stepDone: () => {},
+    stepFailed: () => {},
+    info: () => {},
+    warn: () => {},
     retrying: (id, n, max, reason) => retries.push(`${id} ${n}/${max} ${reason}`),
   };
   const state = emptyState(config.accountId!);
   return {
-    config, accountId: config.accountId!, state, outputs: {}, clients: clientsFor(e), report, redactor: new Redactor(),
+    config,
+    accountId: config.accountId!,
+    state,
+    outputs: {},
+    clients: clientsFor(e),
+    report,
+    redactor: new Redactor(),
     lagSchedule: { maxWaitMs: 2_000, initialDelayMs: 10, maxDelayMs: 50 },
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)), now: () => new Date(), saveState: async () => {}, statePath: '(not saved)',
-    signal: new AbortController().signal, retries,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    now: () => new Date(),
+    saveState: async () => {},
+    statePath: '(not saved)',
+    signal: new AbortController().signal,
+    retries,
   };
 }
 
@@ -146,8 +161,10 @@ test('secret and link: one secret, linked, then dropped from the state; a lost s
   await run(link, ctx);
   const remaining = application.passwordCredentials.map((p) => p.displayName);
   assert.equal(remaining.sort(), ['added by hand', 'spot-azure-onboard']);
-  assert.is(emulator.store.spot.credentials.get(ctx.accountId)!.clientSecret,
-    application.passwordCredentials.find((p) => p.displayName === 'spot-azure-onboard')!.secretText);
+  assert.is(
+    emulator.store.spot.credentials.get(ctx.accountId)!.clientSecret,
+    application.passwordCredentials.find((p) => p.displayName === 'spot-azure-onboard')!.secretText,
+  );
 });
 
 test('API refusals come out as typed errors with a hint', async () => {
@@ -168,7 +185,10 @@ test('a reset connection: reads are retried; addPassword is not, and fails as un
   const graph = await ctx.clients.graph();
   emulator.faults.add({ api: 'graph', method: 'GET', reset: true });
   assert.is((await graph.getApplication(ctx.outputs.applicationObjectId!)).id, ctx.outputs.applicationObjectId);
-  assert.ok(emulator.requests.some((r) => r.api === 'graph' && r.method === 'GET' && r.status === 0), 'the GET was not reset');
+  assert.ok(
+    emulator.requests.some((r) => r.api === 'graph' && r.method === 'GET' && r.status === 0),
+    'the GET was not reset',
+  );
 
   const addPasswordSent = () => emulator.requests.filter((r) => r.path.includes('/addPassword')).length;
   const before = addPasswordSent();
@@ -194,7 +214,7 @@ test('role: a 409 for an assignment Azure does not list yet is an error to retry
   assert.is(again.outputs.roleAssignmentId, existing.id);
 });
 
-test('ARM unreachable even after the pipeline\'s own retries: a typed error with a hint', async () => {
+test("ARM unreachable even after the pipeline's own retries: a typed error with a hint", async () => {
   const ctx = contextFor(emulator);
   await upTo(servicePrincipal, ctx);
   emulator.faults.add({ api: 'arm', method: 'PUT', reset: true, times: 20 });
@@ -213,8 +233,14 @@ test('replication lag is retried, visibly, and only for as long as it lasts', as
   try {
     const ctx = contextFor(lagging);
     await upTo(role, ctx);
-    assert.ok(ctx.retries.some((r) => r.startsWith('service-principal')), ctx.retries.join('\n'));
-    assert.ok(ctx.retries.some((r) => r.startsWith('role')), ctx.retries.join('\n'));
+    assert.ok(
+      ctx.retries.some((r) => r.startsWith('service-principal')),
+      ctx.retries.join('\n'),
+    );
+    assert.ok(
+      ctx.retries.some((r) => r.startsWith('role')),
+      ctx.retries.join('\n'),
+    );
     assert.is(lagging.store.servicePrincipals.length, 1);
   } finally {
     await lagging.close();

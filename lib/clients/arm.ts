@@ -1,8 +1,8 @@
-import type { TokenCredential } from '@azure/identity';
 import type { AuthorizationManagementClient } from '@azure/arm-authorization';
 import type { SubscriptionClient } from '@azure/arm-subscriptions';
-import { ApiError, kindForStatus, UNREACHABLE_HINT, unlessNotFound } from '../errors.ts';
-import type { PermissionSet } from '../permissions.ts';
+import type { TokenCredential } from '@azure/identity';
+import { ApiError, kindForStatus, UNREACHABLE_HINT, unlessNotFound } from '../core/errors.ts';
+import type { PermissionSet } from '../domain/permissions.ts';
 
 export interface Subscription {
   subscriptionId: string;
@@ -41,11 +41,7 @@ export interface ArmApi {
   getSubscription(subscriptionId: string): Promise<Subscription>;
   /** The caller's effective permissions on the subscription. */
   permissions(subscriptionId: string): Promise<PermissionSet[]>;
-  createRoleAssignment(
-    scope: string,
-    name: string,
-    assignment: { roleDefinitionId: string; principalId: string },
-  ): Promise<RoleAssignment>;
+  createRoleAssignment(scope: string, name: string, assignment: { roleDefinitionId: string; principalId: string }): Promise<RoleAssignment>;
   getRoleAssignment(scope: string, name: string): Promise<RoleAssignment | undefined>;
   /** Assignments of `principalId` at exactly `scope` (not inherited ones). */
   listRoleAssignments(scope: string, principalId: string): Promise<RoleAssignment[]>;
@@ -97,9 +93,7 @@ export async function createArmApi(credential: TokenCredential, armEndpoint: str
       }),
     createRoleAssignment: (scope, name, { roleDefinitionId, principalId }) =>
       call(async () =>
-        toRoleAssignment(
-          await authorization.roleAssignments.create(scope, name, { roleDefinitionId, principalId, principalType: 'ServicePrincipal' }),
-        ),
+        toRoleAssignment(await authorization.roleAssignments.create(scope, name, { roleDefinitionId, principalId, principalType: 'ServicePrincipal' })),
       ),
     getRoleAssignment: (scope, name) => unlessNotFound(call(async () => toRoleAssignment(await authorization.roleAssignments.get(scope, name)))),
     listRoleAssignments: (scope, principalId) =>
@@ -118,7 +112,8 @@ export async function createArmApi(credential: TokenCredential, armEndpoint: str
       call(async () => {
         const found: RoleDefinition[] = [];
         // OData string literal: a quote inside is doubled.
-        for await (const d of authorization.roleDefinitions.list(scope, { filter: `roleName eq '${roleName.replace(/'/g, "''")}'` })) found.push(toRoleDefinition(d));
+        for await (const d of authorization.roleDefinitions.list(scope, { filter: `roleName eq '${roleName.replace(/'/g, "''")}'` }))
+          found.push(toRoleDefinition(d));
         return found;
       }),
     getRoleDefinition: (scope, guid) => unlessNotFound(call(async () => toRoleDefinition(await authorization.roleDefinitions.get(scope, guid)))),

@@ -1,6 +1,6 @@
 import type { DefaultAzureCredentialOptions, TokenCredential } from '@azure/identity';
-import { OnboardError } from '../errors.ts';
-import type { Config, Endpoints } from '../config.ts';
+import type { Config, Endpoints } from '../config/config.ts';
+import { OnboardError } from '../core/errors.ts';
 
 /** Hosts whose instance metadata MSAL can discover; any other authority (a sovereign proxy, the emulator) must skip discovery. */
 const MICROSOFT_AUTHORITIES = ['login.microsoftonline.com', 'login.microsoftonline.us', 'login.chinacloudapi.cn', 'login.microsoft.com'];
@@ -158,7 +158,7 @@ function firstSentence(error: unknown): string {
   // MSAL's answer when the tenant's openid-configuration cannot be fetched: Entra says AADSTS90002 (no
   // such tenant) there, but MSAL only passes on this code; a TLS failure looks the same (design.md §6).
   if (message.includes('endpoints_resolution_error')) {
-    return 'the tenant\'s sign-in endpoints could not be resolved (MSAL endpoints_resolution_error): check that AZURE_TENANT_ID names an existing tenant and that AZURE_AUTHORITY_HOST is right for your cloud.';
+    return "the tenant's sign-in endpoints could not be resolved (MSAL endpoints_resolution_error): check that AZURE_TENANT_ID names an existing tenant and that AZURE_AUTHORITY_HOST is right for your cloud.";
   }
   const aadsts = /AADSTS\d+:.*?\.(?=\s|$)/.exec(message)?.[0];
   const line = aadsts ?? /^.*?\S.*?(?:\.(?=\s|$)|$)/m.exec(message)?.[0]?.trim() ?? 'no reason given.';

@@ -1,7 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 import type { Client, GraphError } from '@microsoft/microsoft-graph-client';
-import { ApiError, kindForStatus, UNREACHABLE_HINT, unlessNotFound } from '../errors.ts';
-import { retryOnLag, type RetryEffects, type RetrySchedule } from '../retry.ts';
+import { ApiError, kindForStatus, UNREACHABLE_HINT, unlessNotFound } from '../core/errors.ts';
+import { type RetryEffects, type RetrySchedule, retryOnLag } from '../core/retry.ts';
 
 export interface Application {
   id: string;
@@ -78,10 +78,8 @@ export async function createGraphApi(credential: TokenCredential, graphEndpoint:
   const call = <T>(request: () => Promise<T>) => retryOnLag('graph', CONNECTION_RETRIES, connectionFailed, () => once(request), effects);
   const key = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
-  const getApplication = (path: string) =>
-    call(() => client.api(path).version('v1.0').select(APP_FIELDS).get() as Promise<Application>);
-  const getServicePrincipal = (path: string) =>
-    call(() => client.api(path).version('v1.0').select('id,appId').get() as Promise<ServicePrincipal>);
+  const getApplication = (path: string) => call(() => client.api(path).version('v1.0').select(APP_FIELDS).get() as Promise<Application>);
+  const getServicePrincipal = (path: string) => call(() => client.api(path).version('v1.0').select('id,appId').get() as Promise<ServicePrincipal>);
 
   return {
     async tenant() {
@@ -111,9 +109,7 @@ export async function createGraphApi(credential: TokenCredential, graphEndpoint:
     },
     async upsertServicePrincipal(appId) {
       const path = `/servicePrincipals(appId=${key(appId)})`;
-      const created = (await call(() => client.api(path).version('v1.0').header('Prefer', 'create-if-missing').patch({}))) as
-        | ServicePrincipal
-        | undefined;
+      const created = (await call(() => client.api(path).version('v1.0').header('Prefer', 'create-if-missing').patch({}))) as ServicePrincipal | undefined;
       if (created?.id) return { servicePrincipal: created, created: true };
       return { servicePrincipal: await getServicePrincipal(path), created: false };
     },

@@ -1,5 +1,5 @@
 import type { KyInstance } from 'ky';
-import { ApiError, kindForStatus } from '../errors.ts';
+import { ApiError, kindForStatus } from '../core/errors.ts';
 
 export interface SpotAccount {
   accountId: string;

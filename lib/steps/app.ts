@@ -1,14 +1,6 @@
-import { ApiError } from '../errors.ts';
+import { ApiError } from '../core/errors.ts';
+import { appNameFor, uniqueNameFor } from '../domain/applications.ts';
 import type { Step } from './step.ts';
-
-/** The application's immutable alternate key: derived from the Spot account, so every run finds the same app. */
-export function uniqueNameFor(accountId: string): string {
-  return `spot-azure-onboard-${accountId}`;
-}
-
-export function appNameFor(accountId: string, appName: string | undefined): string {
-  return appName ?? `Spot ${accountId}`;
-}
 
 /** Find-or-create the Entra ID application, keyed on uniqueName, never on the display name. */
 export const app: Step = {
@@ -28,7 +20,7 @@ export const app: Step = {
   async run(ctx) {
     const graph = await ctx.clients.graph();
     const displayName = appNameFor(ctx.accountId, ctx.config.appName);
-    let result;
+    let result: Awaited<ReturnType<typeof graph.upsertApplication>>;
     try {
       result = await graph.upsertApplication(uniqueNameFor(ctx.accountId), displayName);
     } catch (error) {

@@ -1,9 +1,5 @@
-import type { LinkedCredentials } from '../clients/spot.ts';
-import type { Context } from '../context.ts';
-import { ApiError, OnboardError } from '../errors.ts';
-import { secretNotPropagated } from '../lag.ts';
-import { retryOnLag } from '../retry.ts';
-import { removeOwnSecretsExcept } from '../secrets.ts';
+import { removeOwnSecretsExcept } from '../domain/client-secrets.ts';
+import { handToSpot } from './shared.ts';
 import { need, type Step } from './step.ts';
 
 /** Hand the four values and the expiry to Spot, read them back, remove this tool's other secrets, forget the value. */
@@ -32,32 +28,3 @@ export const link: Step = {
     };
   },
 };
-
-/**
- * Posts the credentials with `secret` to Spot, retrying while Entra ID has not yet propagated a new
- * secret, then reads them back and checks that Spot holds this app, tenant and subscription.
- */
-export async function handToSpot(ctx: Context, stepId: string, secret: string, expirationDate: string): Promise<Omit<LinkedCredentials, 'expirationDate'>> {
-  // A secret read back from the state by a resumed run was never seen by this run's redactor.
-  ctx.redactor.add(secret);
-  const spot = await ctx.clients.spot();
-  const expected = { clientId: need(ctx, 'appId'), tenantId: need(ctx, 'tenantId'), subscriptionId: need(ctx, 'subscriptionId') };
-  try {
-    await retryOnLag(stepId, ctx.lagSchedule, secretNotPropagated,
-      () => spot.setAzureCredentials(ctx.accountId, { ...expected, clientSecret: secret, expirationDate }),
-      { sleep: ctx.sleep, report: ctx.report });
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 400) {
-      throw error.withHint('Spot refused the credentials: fix what its message names, then run the same command again (nothing is created twice).');
-    }
-    throw error;
-  }
-
-  const linked = await spot.getAzureCredentials(ctx.accountId);
-  const mismatched = (Object.keys(expected) as (keyof typeof expected)[]).filter((k) => linked?.[k]?.toLowerCase() !== expected[k].toLowerCase());
-  if (mismatched.length > 0) {
-    throw new OnboardError('conflict', `Spot accepted the credentials, but reading them back shows different ${mismatched.join(', ')}.`,
-      'Another process may be changing this Spot account; check the account in the Spot console, then run again.');
-  }
-  return expected;
-}

@@ -1,10 +1,10 @@
-import { checkSignIn } from '../clients/credential.ts';
 import type { Subscription } from '../clients/arm.ts';
-import type { SpotAccount, SpotApi } from '../clients/spot.ts';
-import type { Context } from '../context.ts';
-import { ApiError, OnboardError } from '../errors.ts';
-import { allows, ROLE_ASSIGNMENT_WRITE, ROLE_DEFINITION_WRITE } from '../permissions.ts';
-import { resolveRoleDefinition } from '../roles.ts';
+import { checkSignIn } from '../clients/credential.ts';
+import type { Context } from '../core/context.ts';
+import { ApiError, OnboardError } from '../core/errors.ts';
+import { allows, ROLE_ASSIGNMENT_WRITE, ROLE_DEFINITION_WRITE } from '../domain/permissions.ts';
+import { resolveRoleDefinition } from '../domain/roles.ts';
+import { findSpotAccount } from '../domain/spot-accounts.ts';
 import type { Step } from './step.ts';
 
 /**
@@ -19,7 +19,7 @@ export const preflight: Step = {
     // Load the SDKs and start signing in while Spot answers: loading takes longer than the request.
     const credential = ctx.clients.credential();
     for (const loading of [credential, ctx.clients.arm(), ctx.clients.graph()]) loading.catch(() => {});
-    const account = await checkSpotAccount(ctx);
+    const account = await findSpotAccount(await ctx.clients.spot(), ctx.accountId);
     await checkSignIn(await credential, ctx.config.endpoints, ctx.config.credentialSources);
     const subscription = await checkSubscription(ctx);
     if (!ctx.state.steps.role) {
@@ -40,43 +40,15 @@ export const preflight: Step = {
   },
 };
 
-/** The token works and can see the account: checked before anything changes in Azure. */
-export async function checkSpotAccount(ctx: Context): Promise<SpotAccount> {
-  const accounts = await listSpotAccounts(await ctx.clients.spot());
-  const account = accounts.find((a) => a.accountId === ctx.accountId);
-  if (!account) {
-    const visible = accounts.map((a) => `${a.accountId} (${a.name})`).join(', ') || 'none';
-    throw new OnboardError('not-found', `Spot account ${ctx.accountId} is not in the organization of this token. Accounts it can see: ${visible}.`,
-      'Pass one of those with --account-id, or use a token of the organization that owns the account.');
-  }
-  return account;
-}
-
-/** The accounts the token can see; a rejected token or a non-admin token is explained. */
-export async function listSpotAccounts(spot: SpotApi): Promise<SpotAccount[]> {
-  try {
-    return await spot.listAccounts();
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 401) {
-      throw error.withHint(
-        'Create a new token in the Spot console (Settings → API → Permanent Tokens) and export it as SPOTINST_TOKEN.',
-        'The Spot API rejected SPOTINST_TOKEN (401): the token is invalid or expired.',
-      );
-    }
-    if (error instanceof ApiError && error.status === 403) {
-      throw error.withHint('Use a token of an Organization Admin: only they can list and link accounts.',
-        'The Spot API refused to list accounts (403): the token is not an Organization Admin token.');
-    }
-    throw error;
-  }
-}
-
 async function checkSubscription(ctx: Context): Promise<Subscription> {
   const arm = await ctx.clients.arm();
   const wanted = ctx.config.subscriptionId ?? ctx.state.subscriptionId;
   if (ctx.state.subscriptionId && wanted !== ctx.state.subscriptionId) {
-    throw new OnboardError('state', `The state file links Spot account ${ctx.accountId} to subscription ${ctx.state.subscriptionId}, not ${wanted}.`,
-      'A Spot account holds one Azure subscription. Use another Spot account (and --state) for this subscription, or drop --subscription to finish the original one.');
+    throw new OnboardError(
+      'state',
+      `The state file links Spot account ${ctx.accountId} to subscription ${ctx.state.subscriptionId}, not ${wanted}.`,
+      'A Spot account holds one Azure subscription. Use another Spot account (and --state) for this subscription, or drop --subscription to finish the original one.',
+    );
   }
   if (wanted) {
     let found: Subscription | undefined;
@@ -88,16 +60,24 @@ async function checkSubscription(ctx: Context): Promise<Subscription> {
     if (found?.state === 'Enabled') return found;
     const visible = await arm.listSubscriptions();
     const reason = found ? `is ${found.state}, not Enabled` : 'was not found, or you cannot see it';
-    throw new OnboardError('not-found', `Subscription ${wanted} ${reason}. Subscriptions you can see: ${describe(visible)}.`,
-      'Pass an Enabled subscription with --subscription, or sign in as a user who can see it (az login --tenant …).');
+    throw new OnboardError(
+      'not-found',
+      `Subscription ${wanted} ${reason}. Subscriptions you can see: ${describe(visible)}.`,
+      'Pass an Enabled subscription with --subscription, or sign in as a user who can see it (az login --tenant …).',
+    );
   }
   const visible = await arm.listSubscriptions();
   const enabled = visible.filter((s) => s.state === 'Enabled');
   if (enabled.length === 1) return enabled[0]!;
-  throw new OnboardError('invalid-input', enabled.length === 0
-    ? `No Enabled subscription is visible to this identity (seen: ${describe(visible)}).`
-    : `Several subscriptions are Enabled: ${describe(enabled)}.`,
-  enabled.length === 0 ? 'Sign in as a user with access to the subscription (az login), or enable it in the Azure portal.' : 'Choose one with --subscription <id> (or AZURE_SUBSCRIPTION_ID).');
+  throw new OnboardError(
+    'invalid-input',
+    enabled.length === 0
+      ? `No Enabled subscription is visible to this identity (seen: ${describe(visible)}).`
+      : `Several subscriptions are Enabled: ${describe(enabled)}.`,
+    enabled.length === 0
+      ? 'Sign in as a user with access to the subscription (az login), or enable it in the Azure portal.'
+      : 'Choose one with --subscription <id> (or AZURE_SUBSCRIPTION_ID).',
+  );
 }
 
 /** `alsoNeeded`: actions beyond assigning roles, e.g. creating the spot-minimal role definition. */
@@ -110,13 +90,19 @@ async function checkCanAssignRoles(ctx: Context, subscriptionId: string, alsoNee
     if (!(error instanceof ApiError && error.status === 403)) throw error;
   }
   if (!allows(permissions, ROLE_ASSIGNMENT_WRITE)) {
-    throw new OnboardError('forbidden', `You may not assign roles on subscription ${subscriptionId}: your roles there do not include ${ROLE_ASSIGNMENT_WRITE}.`,
-      'Ask for Owner or User Access Administrator on the subscription (Contributor is not enough), then run again.');
+    throw new OnboardError(
+      'forbidden',
+      `You may not assign roles on subscription ${subscriptionId}: your roles there do not include ${ROLE_ASSIGNMENT_WRITE}.`,
+      'Ask for Owner or User Access Administrator on the subscription (Contributor is not enough), then run again.',
+    );
   }
   const missing = alsoNeeded.filter((action) => !allows(permissions, action));
   if (missing.length > 0) {
-    throw new OnboardError('forbidden', `You may not create the spot-minimal custom role on subscription ${subscriptionId}: your roles there do not include ${missing.join(', ')}.`,
-      'Ask for Owner or User Access Administrator on the subscription, or pass --role with an existing role (such as a custom role an administrator made from lib/spot-minimal-role.ts).');
+    throw new OnboardError(
+      'forbidden',
+      `You may not create the spot-minimal custom role on subscription ${subscriptionId}: your roles there do not include ${missing.join(', ')}.`,
+      'Ask for Owner or User Access Administrator on the subscription, or pass --role with an existing role (such as a custom role an administrator made from lib/spot-minimal-role.ts).',
+    );
   }
 }
 

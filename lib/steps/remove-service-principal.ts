@@ -1,4 +1,4 @@
-import { removeGraphObject } from './remove-app.ts';
+import { deleteGraphObject } from '../domain/applications.ts';
 import type { Step } from './step.ts';
 
 /** Deletes the service principal this tool made, by the object id in the state. */
@@ -9,7 +9,7 @@ export const removeServicePrincipal: Step = {
     const id = ctx.outputs.servicePrincipalId;
     if (!id) return { outputs: { servicePrincipalRemoval: 'kept' }, summary: 'no service principal was recorded' };
     const graph = await ctx.clients.graph();
-    const result = await removeGraphObject(() => graph.deleteServicePrincipal(id));
+    const result = await deleteGraphObject(() => graph.deleteServicePrincipal(id));
     return { outputs: { servicePrincipalRemoval: result }, summary: `${result === 'removed' ? 'deleted' : 'already gone:'} service principal ${id}` };
   },
 };

@@ -1,4 +1,4 @@
-import { ApiError } from '../errors.ts';
+import { ApiError } from '../core/errors.ts';
 import type { Step } from './step.ts';
 
 /** Deletes the Spot account itself (only with --delete-spot-account). */

@@ -1,19 +1,9 @@
-import { ApiError, OnboardError } from '../errors.ts';
-import { principalNotFound } from '../lag.ts';
-import { retryOnLag } from '../retry.ts';
-import { createRoleDefinitionIfMissing, deterministicGuid, resolveRoleDefinition } from '../roles.ts';
+import { ApiError, OnboardError } from '../core/errors.ts';
+import { retryOnLag } from '../core/retry.ts';
+import { principalNotFound } from '../domain/replication-lag.ts';
+import { roleAssignmentName, sameRole } from '../domain/role-assignments.ts';
+import { createRoleDefinitionIfMissing, resolveRoleDefinition } from '../domain/roles.ts';
 import { need, type Step, type StepResult } from './step.ts';
-
-/** The assignment's name: a UUID fixed by scope, principal and role, so a re-run PUTs the same assignment. */
-export function roleAssignmentName(scope: string, principalId: string, roleId: string): string {
-  return deterministicGuid(scope, principalId, roleId);
-}
-
-/** Role definition ids compare by their trailing GUID: ARM may answer with or without the subscription prefix. */
-export function sameRole(a: string, b: string): boolean {
-  const guid = (id: string) => id.split('/').pop()!.toLowerCase();
-  return guid(a) === guid(b);
-}
 
 /** Grant the service principal the chosen role (Contributor unless --role says otherwise) on the subscription. */
 export const role: Step = {
@@ -41,18 +31,29 @@ export const role: Step = {
     const roleOutputs = { roleDefinitionId, roleName: chosen.roleName };
     const name = roleAssignmentName(scope, principalId, chosen.guid);
     try {
-      const assignment = await retryOnLag(this.id, ctx.lagSchedule, principalNotFound,
-        () => arm.createRoleAssignment(scope, name, { roleDefinitionId, principalId }), { sleep: ctx.sleep, report: ctx.report });
+      const assignment = await retryOnLag(
+        this.id,
+        ctx.lagSchedule,
+        principalNotFound,
+        () => arm.createRoleAssignment(scope, name, { roleDefinitionId, principalId }),
+        { sleep: ctx.sleep, report: ctx.report },
+      );
       return { outputs: { roleAssignmentId: assignment.id, ...roleOutputs }, summary: `${chosen.roleName} assigned on ${scope} (${assignment.name})` };
     } catch (error) {
       if (error instanceof ApiError && error.status === 409 && error.code === 'RoleAssignmentExists') {
         // The same principal and role under another name (made by hand or another tool): already done.
         const existing = (await arm.listRoleAssignments(scope, principalId)).find((a) => sameRole(a.roleDefinitionId, chosen.guid));
         if (!existing) {
-          throw new OnboardError('conflict', `Azure says ${chosen.roleName} is already assigned to service principal ${principalId} on ${scope}, but does not list that assignment yet.`,
-            'Run the same command again in a minute; it records the assignment once Azure lists it.');
+          throw new OnboardError(
+            'conflict',
+            `Azure says ${chosen.roleName} is already assigned to service principal ${principalId} on ${scope}, but does not list that assignment yet.`,
+            'Run the same command again in a minute; it records the assignment once Azure lists it.',
+          );
         }
-        return { outputs: { roleAssignmentId: existing.id, roleAssignmentPreexisting: 'true', ...roleOutputs }, summary: `${chosen.roleName} was already assigned on ${scope}` };
+        return {
+          outputs: { roleAssignmentId: existing.id, roleAssignmentPreexisting: 'true', ...roleOutputs },
+          summary: `${chosen.roleName} was already assigned on ${scope}`,
+        };
       }
       if (error instanceof ApiError && error.status === 403) {
         throw error.withHint('Ask for Owner or User Access Administrator on the subscription (Contributor cannot assign roles), then run again.');

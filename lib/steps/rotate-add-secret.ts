@@ -1,4 +1,4 @@
-import { addHeldSecret, heldUntilLinked } from './secret.ts';
+import { addHeldSecret, heldUntilLinked } from './shared.ts';
 import type { Step } from './step.ts';
 
 /**

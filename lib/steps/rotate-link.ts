@@ -1,4 +1,4 @@
-import { handToSpot } from './link.ts';
+import { handToSpot } from './shared.ts';
 import { need, type Step } from './step.ts';
 
 /** Hands the new secret to Spot and reads it back; from then on it is the link's secret and the value is forgotten. */

@@ -1,4 +1,4 @@
-import { removeOwnSecretsExcept } from '../secrets.ts';
+import { removeOwnSecretsExcept } from '../domain/client-secrets.ts';
 import { need, type Step } from './step.ts';
 
 /**

@@ -1,5 +1,5 @@
-import { applicationNotReplicated } from '../lag.ts';
-import { retryOnLag } from '../retry.ts';
+import { retryOnLag } from '../core/retry.ts';
+import { applicationNotReplicated } from '../domain/replication-lag.ts';
 import { need, type Step } from './step.ts';
 
 /** Find-or-create the application's service principal: the identity that holds the role. */
@@ -15,8 +15,10 @@ export const servicePrincipal: Step = {
   async run(ctx) {
     const graph = await ctx.clients.graph();
     const appId = need(ctx, 'appId');
-    const { servicePrincipal: sp, created } = await retryOnLag(this.id, ctx.lagSchedule, applicationNotReplicated,
-      () => graph.upsertServicePrincipal(appId), { sleep: ctx.sleep, report: ctx.report });
+    const { servicePrincipal: sp, created } = await retryOnLag(this.id, ctx.lagSchedule, applicationNotReplicated, () => graph.upsertServicePrincipal(appId), {
+      sleep: ctx.sleep,
+      report: ctx.report,
+    });
     return { outputs: { servicePrincipalId: sp.id }, summary: `${created ? 'created' : 'reused'} service principal ${sp.id}` };
   },
 };

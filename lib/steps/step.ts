@@ -1,10 +1,22 @@
-import type { Context } from '../context.ts';
-import type { State } from '../state.ts';
+import type { Context } from '../core/context.ts';
+import type { State } from '../core/state.ts';
 
 export type StepId =
-  | 'preflight' | 'tenant' | 'subscription' | 'app' | 'service-principal' | 'secret' | 'role' | 'link'
-  | 'rotate-add-secret' | 'rotate-link' | 'rotate-remove-old'
-  | 'remove-role' | 'remove-service-principal' | 'remove-app' | 'remove-spot-account';
+  | 'preflight'
+  | 'tenant'
+  | 'subscription'
+  | 'app'
+  | 'service-principal'
+  | 'secret'
+  | 'role'
+  | 'link'
+  | 'rotate-add-secret'
+  | 'rotate-link'
+  | 'rotate-remove-old'
+  | 'remove-role'
+  | 'remove-service-principal'
+  | 'remove-app'
+  | 'remove-spot-account';
 
 export interface StepResult {
   /** Non-secret values the state file records and later steps read (ids, dates). */

@@ -1,4 +1,4 @@
-import { OnboardError } from '../errors.ts';
+import { OnboardError } from '../core/errors.ts';
 import { need, type Step } from './step.ts';
 
 /** Records the subscription preflight checked, and that it belongs to the tenant the app is created in. */
@@ -12,8 +12,11 @@ export const subscription: Step = {
     const owner = ctx.outputs.subscriptionTenantId;
     const tenantId = need(ctx, 'tenantId');
     if (owner && owner !== tenantId) {
-      throw new OnboardError('invalid-input', `Subscription ${subscriptionId} belongs to tenant ${owner}, but you are signed in to tenant ${tenantId}; a service principal from one tenant cannot hold roles in another.`,
-        `Sign in to the subscription's tenant: az login --tenant ${owner} (or set AZURE_TENANT_ID).`);
+      throw new OnboardError(
+        'invalid-input',
+        `Subscription ${subscriptionId} belongs to tenant ${owner}, but you are signed in to tenant ${tenantId}; a service principal from one tenant cannot hold roles in another.`,
+        `Sign in to the subscription's tenant: az login --tenant ${owner} (or set AZURE_TENANT_ID).`,
+      );
     }
     ctx.state.subscriptionId = subscriptionId;
     return { outputs: { subscriptionId, subscriptionName }, summary: `${subscriptionName} (${subscriptionId})` };

@@ -1,4 +1,4 @@
-import { assertSameTenant } from '../state.ts';
+import { assertSameTenant } from '../core/state.ts';
 import type { Step } from './step.ts';
 
 /** The directory the app will live in: the signed-in identity's own tenant. */

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,9 +22,10 @@ export function workdir(): string {
 
 /** The environment of a user pointed at the emulator, with nothing inherited that could reach real Azure or Spot. */
 export function cliEnv(emulator: Emulator, extra: Record<string, string | undefined> = {}): Record<string, string> {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(AZURE_|SPOTINST_|MSAL_|IDENTITY_|FORCE_COLOR$)/.test(k)),
-  ) as Record<string, string>;
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AZURE_|SPOTINST_|MSAL_|IDENTITY_|FORCE_COLOR$)/.test(k))) as Record<
+    string,
+    string
+  >;
   // Only the environment credential can succeed here; excluding the developer tools keeps a failed
   // sign-in from probing managed identity at 169.254.169.254.
   const merged: Record<string, string | undefined> = { ...inherited, ...emulator.env, AZURE_TOKEN_CREDENTIALS: 'EnvironmentCredential', ...extra };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startEmulator, type Emulator } from '../emulator/server.ts';
+import { type Emulator, startEmulator } from '../emulator/server.ts';
 import { cliEnv, runCli, startCli, workdir } from './cli.ts';
 
 let emulator: Emulator;
@@ -42,8 +42,19 @@ test('removes exactly what the state records, leaves everything else, and a re-r
   // Made by hand: a secret on the other account's app, and another role assignment on the subscription.
   const { store } = emulator;
   const appB = store.applications.find((a) => a.uniqueName === `spot-azure-onboard-${accountB}`)!;
-  appB.passwordCredentials.push({ ...appB.passwordCredentials[0]!, keyId: '11111111-2222-3333-4444-555555555555', displayName: 'added by hand', secretText: 'hand-made-secret-value-123' });
-  store.addAssignment({ scope: `/subscriptions/${emulator.env.AZURE_SUBSCRIPTION_ID}`, subscriptionId: emulator.env.AZURE_SUBSCRIPTION_ID!, role: 'Reader', principalId: '99999999-8888-7777-6666-555555555555', now: Date.now() });
+  appB.passwordCredentials.push({
+    ...appB.passwordCredentials[0]!,
+    keyId: '11111111-2222-3333-4444-555555555555',
+    displayName: 'added by hand',
+    secretText: 'hand-made-secret-value-123',
+  });
+  store.addAssignment({
+    scope: `/subscriptions/${emulator.env.AZURE_SUBSCRIPTION_ID}`,
+    subscriptionId: emulator.env.AZURE_SUBSCRIPTION_ID!,
+    role: 'Reader',
+    principalId: '99999999-8888-7777-6666-555555555555',
+    now: Date.now(),
+  });
 
   const recorded = stateOf(cwd, accountA).steps;
   const ids = {
@@ -55,15 +66,29 @@ test('removes exactly what the state records, leaves everything else, and a re-r
 
   const removed = await run('deprovision.ts', cwd, ['--yes', '--json'], accountA);
   assert.is(removed.code, 0, removed.stderr);
-  assert.not.ok(store.applications.some((a) => a.appId === ids.appId), 'the application is still there');
-  assert.not.ok(store.servicePrincipals.some((s) => s.id === ids.spId), 'the service principal is still there');
-  assert.not.ok(store.roleAssignments.some((a) => a.id === ids.assignmentId), 'the role assignment is still there');
+  assert.not.ok(
+    store.applications.some((a) => a.appId === ids.appId),
+    'the application is still there',
+  );
+  assert.not.ok(
+    store.servicePrincipals.some((s) => s.id === ids.spId),
+    'the service principal is still there',
+  );
+  assert.not.ok(
+    store.roleAssignments.some((a) => a.id === ids.assignmentId),
+    'the role assignment is still there',
+  );
   assert.is(snapshot(), untouched, 'something not recorded for this account changed');
-  assert.ok(store.spot.accounts.some((a) => a.accountId === accountA), 'the Spot account was deleted without --delete-spot-account');
+  assert.ok(
+    store.spot.accounts.some((a) => a.accountId === accountA),
+    'the Spot account was deleted without --delete-spot-account',
+  );
 
   const result = JSON.parse(removed.stdout);
-  assert.equal(result.objects.map((o: { kind: string; result: string }) => `${o.kind}: ${o.result}`),
-    ['role assignment: removed', 'service principal: removed', 'application: removed', 'spot account: kept']);
+  assert.equal(
+    result.objects.map((o: { kind: string; result: string }) => `${o.kind}: ${o.result}`),
+    ['role assignment: removed', 'service principal: removed', 'application: removed', 'spot account: kept'],
+  );
   assert.match(removed.stderr, `application "Spot ${accountA}" (appId ${ids.appId}`, 'the objects are named before removal');
   const state = stateOf(cwd, accountA);
   assert.type(state.deprovisioned, 'string');
@@ -99,13 +124,19 @@ test('objects already removed by hand are fine, and --delete-spot-account remove
   const accountB = second();
   const { store } = emulator;
   const spId = stateOf(cwd, accountB).steps['service-principal'].outputs.servicePrincipalId;
-  store.servicePrincipals.splice(store.servicePrincipals.findIndex((s) => s.id === spId), 1);
+  store.servicePrincipals.splice(
+    store.servicePrincipals.findIndex((s) => s.id === spId),
+    1,
+  );
 
   const removed = await run('deprovision.ts', cwd, ['--yes', '--delete-spot-account'], accountB);
   assert.is(removed.code, 0, removed.stderr);
   assert.match(removed.stdout, /service principal\s+already gone/);
   assert.match(removed.stdout, '1 client secret(s) not added by this tool: added by hand', 'the hand-made secret on the app is named');
-  assert.not.ok(store.spot.accounts.some((a) => a.accountId === accountB), 'the Spot account is still there');
+  assert.not.ok(
+    store.spot.accounts.some((a) => a.accountId === accountB),
+    'the Spot account is still there',
+  );
   assert.is(store.applications.length, 0);
   assert.equal(store.roleAssignments.map((a) => a.principalId).sort(), [store.caller.objectId, '99999999-8888-7777-6666-555555555555'].sort());
   assert.type(stateOf(cwd, accountB).deprovisioned, 'string');
@@ -130,7 +161,10 @@ test('a run killed after Azure made a Reader assignment but before it was record
     assert.is(removed.code, 0, removed.stderr);
     assert.equal(mine(), [], 'the unrecorded Reader assignment is still there');
     assert.is(lone.store.applications.length, 0);
-    assert.ok(lone.store.roleAssignments.some((a) => a.principalId === lone.store.caller.objectId), "the caller's own assignment must stay");
+    assert.ok(
+      lone.store.roleAssignments.some((a) => a.principalId === lone.store.caller.objectId),
+      "the caller's own assignment must stay",
+    );
   } finally {
     await lone.close();
   }
@@ -146,7 +180,11 @@ test('signed in to another tenant, status, rotate-secret and deprovision refuse 
     const before = JSON.stringify(home.store.applications);
     // The same Spot account and subscription names, but Azure sign-in lands in the other tenant.
     const env = cliEnv(elsewhere, { SPOTINST_ACCOUNT: home.env.SPOTINST_ACCOUNT });
-    for (const [script, args] of [['status.ts', []], ['rotate-secret.ts', []], ['deprovision.ts', ['--yes']]] as const) {
+    for (const [script, args] of [
+      ['status.ts', []],
+      ['rotate-secret.ts', []],
+      ['deprovision.ts', ['--yes']],
+    ] as const) {
       elsewhere.resetCounters();
       const refused = await runCli(script, [...args], { env, cwd: dir });
       assert.is(refused.code, 1, `${script}: ${refused.stdout}${refused.stderr}`);

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startEmulator, type Emulator } from '../emulator/server.ts';
+import { type Emulator, startEmulator } from '../emulator/server.ts';
 import { cliEnv, startCli, workdir } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
 import { Terminal } from './terminal.ts';
@@ -12,7 +12,8 @@ test.before(async () => {
 });
 test.after(() => emulator.close());
 
-const DEVICE_CODE_MESSAGE = /To sign in, use a web browser to open the page https:\/\/microsoft\.com\/devicelogin and enter the code\s*([A-Z0-9]{9})\s*to authenticate\./;
+const DEVICE_CODE_MESSAGE =
+  /To sign in, use a web browser to open the page https:\/\/microsoft\.com\/devicelogin and enter the code\s*([A-Z0-9]{9})\s*to authenticate\./;
 /** No service principal in the environment: only a device code can sign in. */
 const NO_AZURE_SIGN_IN = { AZURE_CLIENT_ID: undefined, AZURE_CLIENT_SECRET: undefined };
 
@@ -69,7 +70,10 @@ test('guided, with no Azure sign-in available: offers a device code, then plans 
   try {
     // The message is wider than the pane: it is read with the wrapped lines joined.
     const offered = (await terminal.waitFor(acrossWraps('to authenticate.'))).replace(/\n/g, '');
-    assert.match(offered, 'No Azure sign-in found (environment variables (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET)); signing in with a device code instead.');
+    assert.match(
+      offered,
+      'No Azure sign-in found (environment variables (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET)); signing in with a device code instead.',
+    );
     const userCode = DEVICE_CODE_MESSAGE.exec(offered)?.[1];
     assert.ok(userCode, `no device code on the screen:\n${offered}`);
     emulator.store.approveDeviceCode(userCode!);

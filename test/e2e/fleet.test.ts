@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startEmulator, type Emulator, type SubscriptionSeed } from '../emulator/server.ts';
+import { type Emulator, type SubscriptionSeed, startEmulator } from '../emulator/server.ts';
 import { cliEnv, runCli, workdir } from './cli.ts';
 
 const BOUND = 3;
@@ -34,7 +34,13 @@ test('25 subscriptions: 23 link, the two failures are in the table, and a re-run
     const subs = emulator.store.subscriptions;
     // The first twelve subscriptions already have a Spot account linked to them; the rest get new ones.
     for (let i = 0; i < 12; i++) {
-      emulator.store.spot.accounts.push({ accountId: `act-${String(i).padStart(8, '0')}`, name: `existing ${i}`, organizationId: '606079000000', providerExternalId: subs[i]!.subscriptionId, cloudProvider: 'AZURE' });
+      emulator.store.spot.accounts.push({
+        accountId: `act-${String(i).padStart(8, '0')}`,
+        name: `existing ${i}`,
+        organizationId: '606079000000',
+        providerExternalId: subs[i]!.subscriptionId,
+        cloudProvider: 'AZURE',
+      });
     }
     const spotFailingAccount = emulator.store.spot.accounts.find((a) => a.providerExternalId === subs[SPOT_FAILS]!.subscriptionId)!.accountId;
     emulator.faults.add({ api: 'spot', path: new RegExp(`accountId=${spotFailingAccount}`), status: 500, times: 1e9 });
@@ -51,7 +57,7 @@ test('25 subscriptions: 23 link, the two failures are in the table, and a re-run
         assert.match(row, 'failed');
         continue;
       }
-      assert.match(row, /  linked(\s|$)/, row);
+      assert.match(row, / {2}linked(\s|$)/, row);
       const [account, ...others] = linkedAccounts(i);
       assert.ok(account, `subscription ${i} has no linked account`);
       assert.is(others.length, 0, `subscription ${i} has several accounts`);
@@ -71,14 +77,20 @@ test('25 subscriptions: 23 link, the two failures are in the table, and a re-run
     // Lift both faults; the re-run touches only the two unfinished subscriptions.
     emulator.faults.clear();
     const blocked = subs[NO_PERMISSION]!;
-    emulator.store.addAssignment({ scope: `/subscriptions/${blocked.subscriptionId}`, subscriptionId: blocked.subscriptionId, role: 'Owner', principalId: emulator.store.caller.objectId, now: Date.now() });
+    emulator.store.addAssignment({
+      scope: `/subscriptions/${blocked.subscriptionId}`,
+      subscriptionId: blocked.subscriptionId,
+      role: 'Owner',
+      principalId: emulator.store.caller.objectId,
+      now: Date.now(),
+    });
     const blockedAccount = fleet.createdAccounts[blocked.subscriptionId].accountId as string;
     emulator.resetCounters();
     const second = await provision(emulator, cwd, ['--all-subscriptions', '--create-accounts', '--concurrency', String(BOUND)]);
     assert.is(second.code, 0, second.stderr);
     assert.match(second.stdout, '25 of 25 subscriptions linked.');
-    assert.match(rowOf(second.stdout, blocked.subscriptionId), /  linked(\s|$)/);
-    assert.match(rowOf(second.stdout, subs[SPOT_FAILS]!.subscriptionId), /  linked(\s|$)/);
+    assert.match(rowOf(second.stdout, blocked.subscriptionId), / {2}linked(\s|$)/);
+    assert.match(rowOf(second.stdout, subs[SPOT_FAILS]!.subscriptionId), / {2}linked(\s|$)/);
     assert.is(tableOf(second.stdout).filter((line) => line.includes('already linked')).length, 23);
     assert.is(emulator.store.spot.accounts.length, 26, 'an account was created twice');
 
@@ -90,7 +102,10 @@ test('25 subscriptions: 23 link, the two failures are in the table, and a re-run
     assert.ok(writes.length > 0);
     for (const write of writes) {
       const text = `${write.path} ${JSON.stringify(write.body ?? '')}`.toLowerCase();
-      assert.ok(ids.some((id) => text.includes(id)), `the re-run touched something else: ${write.method} ${write.path}`);
+      assert.ok(
+        ids.some((id) => text.includes(id)),
+        `the re-run touched something else: ${write.method} ${write.path}`,
+      );
     }
     for (const i of [NO_PERMISSION, SPOT_FAILS]) {
       const [account] = linkedAccounts(i);
@@ -112,7 +127,10 @@ test('a subscription with no Spot account fails with a hint unless --create-acco
     const run = await provision(emulator, workdir(), ['--subscription', first!.subscriptionId, '--subscription', second!.subscriptionId, '--json']);
     assert.is(run.code, 1, run.stderr);
     const result = JSON.parse(run.stdout);
-    assert.equal(result.subscriptions.map((r: { status: string }) => r.status), ['linked', 'failed']);
+    assert.equal(
+      result.subscriptions.map((r: { status: string }) => r.status),
+      ['linked', 'failed'],
+    );
     assert.match(result.subscriptions[1].error, `No Spot account is linked to subscription ${second!.subscriptionId}`);
     assert.match(result.subscriptions[1].error, '--create-accounts');
     assert.is(emulator.store.spot.accounts.length, 1);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startEmulator, type Emulator } from '../emulator/server.ts';
+import { type Emulator, startEmulator } from '../emulator/server.ts';
 import { cliEnv, runCli, workdir } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
 import { Terminal } from './terminal.ts';
@@ -88,7 +88,14 @@ test('--dry-run prints the plan and changes nothing, fresh and half-finished', a
   assert.equal(emulator.mutating(), []);
   const actions = Object.fromEntries((JSON.parse(half.stdout).plan as { id: string; action: string }[]).map((p) => [p.id, p.action]));
   assert.equal(actions, {
-    preflight: 'check', tenant: 'done', subscription: 'done', app: 'done', 'service-principal': 'done', secret: 'done', role: 'create', link: 'create',
+    preflight: 'check',
+    tenant: 'done',
+    subscription: 'done',
+    app: 'done',
+    'service-principal': 'done',
+    secret: 'done',
+    role: 'create',
+    link: 'create',
   });
 
   // Moved-away state: the app and principal are found again and would be reused.
@@ -182,7 +189,11 @@ test('"Create a new Spot account" asks first, creates one account named after th
     const screen = await terminal.waitFor('[exit 130]');
     // The message is longer than the pane is wide: join the wrapped lines.
     assert.match(screen.replace(/\n/g, ''), `Cancelled at the prompt; only Spot account ${created} "${name}" was created`);
-    assert.equal(emulator.mutating().map((r) => `${r.method} ${r.path}`), ['POST /setup/account'], 'only the account was made');
+    assert.equal(
+      emulator.mutating().map((r) => `${r.method} ${r.path}`),
+      ['POST /setup/account'],
+      'only the account was made',
+    );
   } finally {
     terminal.close();
   }
@@ -257,7 +268,15 @@ test('--json at a terminal: prompts and plan on the screen, stdout holds only th
   const result = JSON.parse(readFileSync(stdoutFile, 'utf8'));
   assert.type(result, 'object');
   assert.equal(Object.keys(result).sort(), [
-    'accountId', 'appId', 'applicationObjectId', 'roleAssignmentId', 'secretExpiresAt', 'secretKeyId', 'servicePrincipalId', 'subscriptionId', 'tenantId',
+    'accountId',
+    'appId',
+    'applicationObjectId',
+    'roleAssignmentId',
+    'secretExpiresAt',
+    'secretKeyId',
+    'servicePrincipalId',
+    'subscriptionId',
+    'tenantId',
   ]);
   assert.is(result.accountId, account);
   assert.is(result.subscriptionId, subscription);

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator/server.ts';
-import { cliEnv, runCli, workdir, type CliRun } from './cli.ts';
+import { type Emulator, type EmulatorOptions, startEmulator } from '../emulator/server.ts';
+import { type CliRun, cliEnv, runCli, workdir } from './cli.ts';
 
 // Every row is a mistake a user makes, or an Azure/Spot condition that must stop the run: the real CLI
 // against its own emulator, the exit code, a fragment of the message, and proof that nothing changed.
@@ -125,8 +125,15 @@ const usage: Row[] = [
     args: ['--account-id', 'act-XYZ', '--subscription', 'nope', '--secret-expiry', '99', '--app-name', '', '--dry-runn'],
     env: { AZURE_TENANT_ID: 'not-a-guid' },
     code: 2,
-    says: ['"act-XYZ" is malformed', '"nope" is not a GUID', '--secret-expiry must be', '--app-name needs a value', 'AZURE_TENANT_ID "not-a-guid"', 'Unknown option --dry-runn'],
-    also: ({ run }) => assert.is(run.stderr.match(/^  - /gm)?.length, 6, `each problem once:\n${run.stderr}`),
+    says: [
+      '"act-XYZ" is malformed',
+      '"nope" is not a GUID',
+      '--secret-expiry must be',
+      '--app-name needs a value',
+      'AZURE_TENANT_ID "not-a-guid"',
+      'Unknown option --dry-runn',
+    ],
+    also: ({ run }) => assert.is(run.stderr.match(/^ {2}- /gm)?.length, 6, `each problem once:\n${run.stderr}`),
   },
   {
     name: 'no Spot account at all',
@@ -142,7 +149,12 @@ const preflight: Row[] = [
     env: { SPOTINST_TOKEN: undefined, AZURE_CLIENT_SECRET: wrongClientSecret },
     code: 1,
     says: ['SPOTINST_TOKEN is not set', 'Permanent Tokens', 'Organization Admin'],
-    also: ({ emulator }) => assert.equal(emulator.requests.map((r) => `${r.api} ${r.method} ${r.path}`), [], 'a request went out without a Spot token'),
+    also: ({ emulator }) =>
+      assert.equal(
+        emulator.requests.map((r) => `${r.api} ${r.method} ${r.path}`),
+        [],
+        'a request went out without a Spot token',
+      ),
   },
   {
     name: 'a Spot token the API rejects (401)',
@@ -157,14 +169,11 @@ const preflight: Row[] = [
     says: ['not an Organization Admin token'],
   },
   {
-    name: 'a Spot account outside the token\'s organization, listing the ones it can see',
+    name: "a Spot account outside the token's organization, listing the ones it can see",
     seed: { accounts: [{ name: 'prod' }, { name: 'staging' }] },
     env: { SPOTINST_ACCOUNT: strangerAccount },
     code: 1,
-    says: (e) => [
-      `Spot account ${strangerAccount} is not in the organization`,
-      ...e.store.spot.accounts.map((a) => `${a.accountId} (${a.name})`),
-    ],
+    says: (e) => [`Spot account ${strangerAccount} is not in the organization`, ...e.store.spot.accounts.map((a) => `${a.accountId} (${a.name})`)],
   },
   {
     name: 'a Spot account problem before an Azure sign-in problem',
@@ -186,13 +195,21 @@ const preflight: Row[] = [
     name: 'no Azure credential at all',
     env: { AZURE_CLIENT_ID: undefined, AZURE_CLIENT_SECRET: undefined },
     code: 1,
-    says: ['Azure sign-in failed: EnvironmentCredential is unavailable.', 'Sources tried (as AZURE_TOKEN_CREDENTIALS=EnvironmentCredential asks): environment variables', 'Run "az login"'],
+    says: [
+      'Azure sign-in failed: EnvironmentCredential is unavailable.',
+      'Sources tried (as AZURE_TOKEN_CREDENTIALS=EnvironmentCredential asks): environment variables',
+      'Run "az login"',
+    ],
   },
   {
     name: 'a tenant that does not exist',
     env: { AZURE_TENANT_ID: unknownTenant },
     code: 1,
-    says: ['Azure sign-in failed: the tenant\'s sign-in endpoints could not be resolved', 'check that AZURE_TENANT_ID names an existing tenant', 'Run "az login"'],
+    says: [
+      "Azure sign-in failed: the tenant's sign-in endpoints could not be resolved",
+      'check that AZURE_TENANT_ID names an existing tenant',
+      'Run "az login"',
+    ],
   },
   {
     name: 'a subscription that does not exist, listing the visible ones with their state',
@@ -254,7 +271,12 @@ const preflight: Row[] = [
         method: 'GET',
         path: /^\/setup\/account/,
         status: 400,
-        body: { response: { status: { code: 400, message: 'Bad Request' }, errors: [{ code: 'BAD_TOKEN_FORMAT', message: `token ${e.store.spot.token} is malformed` }] } },
+        body: {
+          response: {
+            status: { code: 400, message: 'Bad Request' },
+            errors: [{ code: 'BAD_TOKEN_FORMAT', message: `token ${e.store.spot.token} is malformed` }],
+          },
+        },
       }),
     code: 1,
     says: ['BAD_TOKEN_FORMAT', 'token *** is malformed', 'Fix what the message names'],
@@ -289,14 +311,22 @@ const revealedByChange: Row[] = [
     seed: { passwordPolicy: { maxLifetimeDays: 90 } },
     code: 1,
     says: ['CredentialInvalidLifetimeAsPerAppPolicy', 'shorter --secret-expiry (now 12 months)'],
-    also: ({ emulator }) => assert.equal(emulator.store.applications.map((a) => a.passwordCredentials.length), [0]),
+    also: ({ emulator }) =>
+      assert.equal(
+        emulator.store.applications.map((a) => a.passwordCredentials.length),
+        [0],
+      ),
   },
   {
     name: 'a tenant that blocks client secrets (Credential type not allowed)',
     seed: { passwordPolicy: { passwordsBlocked: true } },
     code: 1,
     says: ['Credential type not allowed', 'blocks client secrets'],
-    also: ({ emulator }) => assert.equal(emulator.store.applications.map((a) => a.passwordCredentials.length), [0]),
+    also: ({ emulator }) =>
+      assert.equal(
+        emulator.store.applications.map((a) => a.passwordCredentials.length),
+        [0],
+      ),
   },
   {
     name: 'Spot refusing the credentials (400 with errors), echoing the token',
@@ -308,7 +338,10 @@ const revealedByChange: Row[] = [
         status: 400,
         body: {
           request: { id: 'fault' },
-          response: { status: { code: 400, message: 'Bad Request' }, errors: [{ code: 'SUBSCRIPTION_ALREADY_LINKED', message: `Subscription is linked to another account (token ${e.store.spot.token})` }] },
+          response: {
+            status: { code: 400, message: 'Bad Request' },
+            errors: [{ code: 'SUBSCRIPTION_ALREADY_LINKED', message: `Subscription is linked to another account (token ${e.store.spot.token})` }],
+          },
         },
       }),
     code: 1,
@@ -368,7 +401,11 @@ for (const row of usage) {
   test(`stops with a usage error on ${row.name}, before any request`, async () => {
     const outcome = await outcomes.get(row)!;
     assertOutcome(row, outcome);
-    assert.equal(outcome.emulator.requests.map((r) => `${r.api} ${r.method} ${r.path}`), [], 'a usage error sent a request');
+    assert.equal(
+      outcome.emulator.requests.map((r) => `${r.api} ${r.method} ${r.path}`),
+      [],
+      'a usage error sent a request',
+    );
   });
 }
 

@@ -1,10 +1,10 @@
-import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startEmulator, type Emulator } from '../emulator/server.ts';
-import { assertOnboarded } from './onboarded.ts';
+import { type Emulator, startEmulator } from '../emulator/server.ts';
 import { cliEnv, runCli, workdir } from './cli.ts';
+import { assertOnboarded } from './onboarded.ts';
 
 const CONTRIBUTOR = 'b24988ac-6180-42a0-ab88-20f7382dd24c';
 
@@ -93,7 +93,15 @@ test('--json prints one object with the documented fields and no secret', async 
   const result = JSON.parse(run.stdout);
   const app = emulator.store.applications[0]!;
   assert.equal(Object.keys(result).sort(), [
-    'accountId', 'appId', 'applicationObjectId', 'roleAssignmentId', 'secretExpiresAt', 'secretKeyId', 'servicePrincipalId', 'subscriptionId', 'tenantId',
+    'accountId',
+    'appId',
+    'applicationObjectId',
+    'roleAssignmentId',
+    'secretExpiresAt',
+    'secretKeyId',
+    'servicePrincipalId',
+    'subscriptionId',
+    'tenantId',
   ]);
   assert.is(result.appId, app.appId);
   assert.is(result.applicationObjectId, app.id);
@@ -108,7 +116,12 @@ test('a .env in the working directory supplies the Spot token and the Azure sign
   writeFileSync(join(cwd, '.env'), names.map((n) => `${n}=${emulator.env[n]}`).join('\n'), { mode: 0o600 });
   const unset = Object.fromEntries(names.map((n) => [n, undefined]));
   // An API that echoes the client secret from .env in its error: the message shows *** instead.
-  emulator.faults.add({ api: 'arm', method: 'GET', status: 400, body: { error: { code: 'BadRequest', message: `client secret ${emulator.env.AZURE_CLIENT_SECRET} rejected` } } });
+  emulator.faults.add({
+    api: 'arm',
+    method: 'GET',
+    status: 400,
+    body: { error: { code: 'BadRequest', message: `client secret ${emulator.env.AZURE_CLIENT_SECRET} rejected` } },
+  });
   const echoed = await provision(cwd, ['--verbose'], unset);
   assert.is(echoed.code, 1);
   assert.match(echoed.stderr, 'client secret *** rejected');
@@ -127,12 +140,20 @@ test('with the state file gone, a re-run finds everything again and leaves one s
   const account = emulator.env.SPOTINST_ACCOUNT!;
   assert.is((await provision(cwd)).code, 0);
   const app = emulator.store.applications.find((a) => a.uniqueName === `spot-azure-onboard-${account}`)!;
-  app.passwordCredentials.push({ ...app.passwordCredentials[0]!, keyId: crypto.randomUUID(), displayName: 'added by hand', secretText: 'a-hand-made-secret-1234' });
+  app.passwordCredentials.push({
+    ...app.passwordCredentials[0]!,
+    keyId: crypto.randomUUID(),
+    displayName: 'added by hand',
+    secretText: 'a-hand-made-secret-1234',
+  });
   rmSync(join(cwd, '.spot-azure-onboard'), { recursive: true });
   const again = await provision(cwd);
   assert.is(again.code, 0, again.stderr);
   assertOnboarded(emulator, account, emulator.env.AZURE_SUBSCRIPTION_ID!, 'state removed');
-  assert.ok(app.passwordCredentials.some((p) => p.displayName === 'added by hand'), 'a secret the tool did not add was removed');
+  assert.ok(
+    app.passwordCredentials.some((p) => p.displayName === 'added by hand'),
+    'a secret the tool did not add was removed',
+  );
 });
 
 test.run();

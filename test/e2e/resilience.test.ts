@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startEmulator, type Emulator, type EmulatorOptions, type RequestRecord } from '../emulator/server.ts';
+import { mapConcurrently } from '../../lib/core/concurrency.ts';
+import { type Emulator, type EmulatorOptions, type RequestRecord, startEmulator } from '../emulator/server.ts';
 import { cliEnv, runCli, startCli, workdir } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
-import { mapConcurrently } from '../../lib/concurrency.ts';
 
 const MUTATING = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 const isMutating = (r: Pick<RequestRecord, 'api' | 'method'>) => r.api !== 'identity' && MUTATING.has(r.method);
@@ -36,10 +36,12 @@ async function referenceRun(): Promise<RequestRecord[]> {
 test('killed at any request — before it is answered, or after Azure applied it — a re-run ends in the promised state', async () => {
   const reference = await referenceRun();
   const points: { label: string; match: (n: { seq: number; mutatingIndex: number }) => boolean; apply: boolean }[] = [];
-  reference.forEach((r, i) => points.push({ label: `#${i + 1} ${r.api} ${r.method} unanswered`, match: (n) => n.seq === i + 1, apply: false }));
-  reference.filter(isMutating).forEach((r, i) =>
-    points.push({ label: `${r.api} ${r.method} ${r.path.split('?')[0]} applied, answer lost`, match: (n) => n.mutatingIndex === i, apply: true }),
-  );
+  for (const [i, r] of reference.entries()) {
+    points.push({ label: `#${i + 1} ${r.api} ${r.method} unanswered`, match: (n) => n.seq === i + 1, apply: false });
+  }
+  for (const [i, r] of reference.filter(isMutating).entries()) {
+    points.push({ label: `${r.api} ${r.method} ${r.path.split('?')[0]} applied, answer lost`, match: (n) => n.mutatingIndex === i, apply: true });
+  }
   assert.ok(points.length >= 15, `only ${points.length} crash points`);
 
   await mapConcurrently(points, 2, (point) =>
@@ -65,7 +67,10 @@ test('killed at any request — before it is answered, or after Azure applied it
       assert.is(resumed.code, 0, `${point.label}: ${resumed.stderr}`);
       onboarded(e, point.label);
       const state = readFileSync(join(cwd, '.spot-azure-onboard', `${e.env.SPOTINST_ACCOUNT}.json`), 'utf8');
-      assert.not.ok(e.store.applications.some((a) => a.passwordCredentials.some((p) => state.includes(p.secretText))), `${point.label}: secret left in state`);
+      assert.not.ok(
+        e.store.applications.some((a) => a.passwordCredentials.some((p) => state.includes(p.secretText))),
+        `${point.label}: secret left in state`,
+      );
     }),
   );
 });
@@ -75,7 +80,12 @@ test('a failure that is not lag stops the run; once it is fixed, a re-run comple
   await mapConcurrently([...reference.entries()], 2, ([i, request]) =>
     withEmulator({}, async (e) => {
       const cwd = workdir();
-      const path = new RegExp(`^${request.path.split('?')[0]!.replace(/[0-9a-f]{8}-[0-9a-f-]{27}|act-[0-9a-f]{8}/g, '.*').replace(/[()]/g, '\\$&')}`);
+      const path = new RegExp(
+        `^${request.path
+          .split('?')[0]!
+          .replace(/[0-9a-f]{8}-[0-9a-f-]{27}|act-[0-9a-f]{8}/g, '.*')
+          .replace(/[()]/g, '\\$&')}`,
+      );
       e.faults.add({ api: request.api, method: request.method, path, status: 403 });
       const failed = await provision(e, cwd);
       assert.is(failed.code, 1, `${request.method} ${request.path}: ${failed.stderr}`);
@@ -185,7 +195,10 @@ test('a corrupt, newer or foreign state file is refused, untouched, before any c
       ['{"version": 1, "steps": {', 'is not valid JSON state'],
       [JSON.stringify({ version: 7, accountId: e.env.SPOTINST_ACCOUNT, steps: {} }), 'newer than this tool'],
       [JSON.stringify({ version: 1, accountId: 'act-00000000', steps: {} }), 'belongs to Spot account act-00000000'],
-      [JSON.stringify({ version: 1, accountId: e.env.SPOTINST_ACCOUNT, tenantId: '11111111-1111-1111-1111-111111111111', steps: {} }), 'made in Azure tenant 11111111-1111-1111-1111-111111111111'],
+      [
+        JSON.stringify({ version: 1, accountId: e.env.SPOTINST_ACCOUNT, tenantId: '11111111-1111-1111-1111-111111111111', steps: {} }),
+        'made in Azure tenant 11111111-1111-1111-1111-111111111111',
+      ],
     ];
     for (const [content, message] of cases) {
       writeFileSync(path, content);

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SPOT_MINIMAL_ACTIONS } from '../../lib/spot-minimal-role.ts';
-import { BUILT_IN_ROLES, roleGuidOf, startEmulator, type Emulator } from '../emulator/server.ts';
+import { SPOT_MINIMAL_ACTIONS } from '../../lib/domain/spot-minimal-role.ts';
+import { BUILT_IN_ROLES, type Emulator, roleGuidOf, startEmulator } from '../emulator/server.ts';
 import { cliEnv, runCli, workdir } from './cli.ts';
 
 let emulator: Emulator;
@@ -22,7 +22,7 @@ function madeAssignments() {
 
 const customRoles = () => emulator.store.roleDefinitions.filter((d) => d.roleType === 'CustomRole');
 
-test('--role spot-minimal twice: one custom role with Spot\'s actions, one assignment of it', async () => {
+test("--role spot-minimal twice: one custom role with Spot's actions, one assignment of it", async () => {
   const cwd = workdir();
   const first = await provision(cwd, ['--role', 'spot-minimal']);
   assert.is(first.code, 0, first.stderr);
@@ -46,7 +46,10 @@ test('--role spot-minimal twice: one custom role with Spot\'s actions, one assig
   assert.is(second.code, 0, second.stderr);
   assert.is(customRoles().length, 1);
   assert.is(madeAssignments().length, 1);
-  assert.not.ok(emulator.mutating().some((r) => /roleDefinitions/i.test(r.path)), 'the role definition was written again');
+  assert.not.ok(
+    emulator.mutating().some((r) => /roleDefinitions/i.test(r.path)),
+    'the role definition was written again',
+  );
 });
 
 test('--role Reader assigns the built-in role found by name, and status checks that role', async () => {
@@ -54,7 +57,10 @@ test('--role Reader assigns the built-in role found by name, and status checks t
   const cwd = workdir();
   const run = await provision(cwd, ['--role', 'Reader', '--account-id', emulator.env.SPOTINST_ACCOUNT!, '--json']);
   assert.is(run.code, 0, run.stderr);
-  assert.ok(emulator.requests.some((r) => r.method === 'GET' && decodeURIComponent(r.path).includes("roleName eq 'Reader'")), 'no lookup by name');
+  assert.ok(
+    emulator.requests.some((r) => r.method === 'GET' && decodeURIComponent(r.path).includes("roleName eq 'Reader'")),
+    'no lookup by name',
+  );
   const assignments = madeAssignments();
   assert.is(assignments.length, before + 1);
   const reader = assignments.find((a) => roleGuidOf(a.roleDefinitionId) === BUILT_IN_ROLES.Reader.id);
@@ -84,15 +90,23 @@ test('spot-minimal needs the right to create role definitions, checked before an
     const subscription = other.store.subscriptions[0]!.subscriptionId;
     // Role assignments only: a custom role with roleAssignments/write but not roleDefinitions/write.
     other.store.roleDefinitions.push({
-      id: '11111111-1111-4111-8111-111111111111', roleName: 'Assigner', description: '', roleType: 'CustomRole', createdAt: Date.now(),
+      id: '11111111-1111-4111-8111-111111111111',
+      roleName: 'Assigner',
+      description: '',
+      roleType: 'CustomRole',
+      createdAt: Date.now(),
       permissions: [{ actions: ['*/read', 'Microsoft.Authorization/roleAssignments/write'], notActions: [], dataActions: [], notDataActions: [] }],
       assignableScopes: [`/subscriptions/${subscription}`],
     });
     other.store.roleAssignments.push({
       id: `/subscriptions/${subscription}/providers/Microsoft.Authorization/roleAssignments/22222222-2222-4222-8222-222222222222`,
-      name: '22222222-2222-4222-8222-222222222222', scope: `/subscriptions/${subscription}`,
+      name: '22222222-2222-4222-8222-222222222222',
+      scope: `/subscriptions/${subscription}`,
       roleDefinitionId: `/subscriptions/${subscription}/providers/Microsoft.Authorization/roleDefinitions/11111111-1111-4111-8111-111111111111`,
-      principalId: other.store.caller.objectId, principalType: 'ServicePrincipal', createdBy: other.store.caller.objectId, createdAt: Date.now(),
+      principalId: other.store.caller.objectId,
+      principalType: 'ServicePrincipal',
+      createdBy: other.store.caller.objectId,
+      createdAt: Date.now(),
     });
     const run = await runCli('provision.ts', ['--role', 'spot-minimal'], { env: cliEnv(other), cwd: workdir() });
     assert.is(run.code, 1, run.stderr);

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startEmulator, type Emulator, type RequestRecord } from '../emulator/server.ts';
+import { type Emulator, type RequestRecord, startEmulator } from '../emulator/server.ts';
 import { cliEnv, linkedWorkdir, runCli, startCli, workdir } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
 
@@ -39,12 +39,20 @@ function assertRotatedCleanly(label: string) {
   assert.is(s.steps.secret.outputs.secretExpiresAt, ownSecrets()[0]!.endDateTime, `${label}: state has its expiry`);
   assert.is(s.secret, undefined, `${label}: state still holds a secret value`);
   assert.is(s.rotation, undefined, `${label}: rotation record left behind`);
-  assert.not.ok(Object.keys(s.steps).some((id) => id.startsWith('rotate-')), `${label}: rotation steps left behind`);
+  assert.not.ok(
+    Object.keys(s.steps).some((id) => id.startsWith('rotate-')),
+    `${label}: rotation steps left behind`,
+  );
 }
 
 test('rotation links a new secret, removes the old one and leaves a secret added by hand alone', async () => {
   const old = ownSecrets()[0]!;
-  app().passwordCredentials.push({ ...old, keyId: '11111111-2222-3333-4444-555555555555', displayName: 'added by hand', secretText: 'hand-made-secret-value-123' });
+  app().passwordCredentials.push({
+    ...old,
+    keyId: '11111111-2222-3333-4444-555555555555',
+    displayName: 'added by hand',
+    secretText: 'hand-made-secret-value-123',
+  });
   const run = await rotate(['--json', '--secret-expiry', '6']);
   assert.is(run.code, 0, run.stderr);
   const result = JSON.parse(run.stdout);
@@ -52,8 +60,14 @@ test('rotation links a new secret, removes the old one and leaves a secret added
   assert.is(result.secretKeyId, current!.keyId);
   assert.equal(result.replacedKeyIds, [old.keyId]);
   assert.is(result.resumed, false);
-  assert.not.ok(app().passwordCredentials.some((p) => p.keyId === old.keyId), 'the old secret is still there');
-  assert.ok(app().passwordCredentials.some((p) => p.displayName === 'added by hand'), 'the hand-made secret was removed');
+  assert.not.ok(
+    app().passwordCredentials.some((p) => p.keyId === old.keyId),
+    'the old secret is still there',
+  );
+  assert.ok(
+    app().passwordCredentials.some((p) => p.displayName === 'added by hand'),
+    'the hand-made secret was removed',
+  );
   const months = (Date.parse(current!.endDateTime) - Date.now()) / (30.44 * 86_400_000);
   assert.ok(months > 5.5 && months < 6.5, `new secret lifetime ${months} months`);
   assert.is(emulator.store.spot.credentials.get(account())!.expirationDate, current!.endDateTime);
@@ -61,7 +75,10 @@ test('rotation links a new secret, removes the old one and leaves a secret added
   for (const secret of [current!.secretText, old.secretText]) assert.not.ok(run.stdout.includes(secret) || run.stderr.includes(secret), 'a secret was printed');
   const dir = join(cwd, '.spot-azure-onboard');
   for (const file of readdirSync(dir)) assert.not.ok(readFileSync(join(dir, file), 'utf8').includes(current!.secretText), `${file} holds the secret`);
-  app().passwordCredentials.splice(app().passwordCredentials.findIndex((p) => p.displayName === 'added by hand'), 1);
+  app().passwordCredentials.splice(
+    app().passwordCredentials.findIndex((p) => p.displayName === 'added by hand'),
+    1,
+  );
 
   emulator.resetCounters();
   const provisionAgain = await runCli('provision.ts', [], { env: cliEnv(emulator), cwd });
@@ -113,7 +130,10 @@ test('with a rejected Spot token, rotation stops before adding a secret', async 
   assert.is(run.code, 1);
   assert.match(run.stderr, 'The Spot API rejected SPOTINST_TOKEN (401)');
   assert.equal(emulator.mutating(), []);
-  assert.equal(ownSecrets().map((p) => p.keyId), before);
+  assert.equal(
+    ownSecrets().map((p) => p.keyId),
+    before,
+  );
 });
 
 test.run();

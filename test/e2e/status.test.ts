@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startEmulator, type Emulator, type Password } from '../emulator/server.ts';
+import { type Emulator, type Password, startEmulator } from '../emulator/server.ts';
 import { cliEnv, linkedWorkdir, runCli, workdir } from './cli.ts';
 
 const DAY_MS = 86_400_000;

@@ -20,12 +20,24 @@ export class Terminal {
    */
   static start(script: string, args: string[], options: { env: Record<string, string>; cwd: string; stdoutTo?: string }): Terminal {
     const launcher = join(options.cwd, 'launch.sh');
-    const exports = Object.entries(options.env).map(([k, v]) => `export ${k}=${shellQuote(v)}`).join('\n');
+    const exports = Object.entries(options.env)
+      .map(([k, v]) => `export ${k}=${shellQuote(v)}`)
+      .join('\n');
     const redirect = options.stdoutTo === undefined ? '' : ` > ${shellQuote(options.stdoutTo)}`;
     const command = [process.execPath, '--import', tsx, join(root, 'scripts', script), ...args].map(shellQuote).join(' ') + redirect;
     writeFileSync(launcher, `${exports}\ncd ${shellQuote(options.cwd)}\n${command}\necho "[exit $?]"\nsleep 600\n`);
     const terminal = new Terminal(`onboard-${process.pid}-${Date.now()}`);
-    terminal.#tmux('new-session', '-d', '-x', '120', '-y', '40', '-s', 'cli', `env -i HOME=${shellQuote(process.env.HOME ?? '/tmp')} TERM=xterm-256color PATH=${shellQuote(process.env.PATH ?? '')} sh ${shellQuote(launcher)}`);
+    terminal.#tmux(
+      'new-session',
+      '-d',
+      '-x',
+      '120',
+      '-y',
+      '40',
+      '-s',
+      'cli',
+      `env -i HOME=${shellQuote(process.env.HOME ?? '/tmp')} TERM=xterm-256color PATH=${shellQuote(process.env.PATH ?? '')} sh ${shellQuote(launcher)}`,
+    );
     return terminal;
   }
 

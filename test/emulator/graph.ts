@@ -1,18 +1,18 @@
-import { randomBytes, randomUUID } from 'node:crypto'
-import { STATUS_CODES } from 'node:http'
-import type { ApiHandler, ApiRequest, ApiResponse, Context } from './http.ts'
-import { header, isRecord, parseFilter, safeDecode, str } from './http.ts'
-import { authenticate } from './identity.ts'
-import type { App, Password, ServicePrincipal } from './store.ts'
+import { randomBytes, randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { ApiHandler, ApiRequest, ApiResponse, Context } from './http.ts';
+import { header, isRecord, parseFilter, safeDecode, str } from './http.ts';
+import { authenticate } from './identity.ts';
+import type { App, Password, ServicePrincipal } from './store.ts';
 
-const DAY_MS = 86_400_000
+const DAY_MS = 86_400_000;
 // application-addpassword.md: "If not provided, the default value is two years".
-const DEFAULT_PASSWORD_LIFETIME_MS = 2 * 365 * DAY_MS
+const DEFAULT_PASSWORD_LIFETIME_MS = 2 * 365 * DAY_MS;
 
 interface Detail {
-  code: string
-  message?: string
-  target?: string
+  code: string;
+  message?: string;
+  target?: string;
 }
 
 export function graphError(status: number, code: string, message: string, details?: Detail[]): ApiResponse {
@@ -20,36 +20,36 @@ export function graphError(status: number, code: string, message: string, detail
     code,
     message,
     innerError: { date: new Date().toISOString().replace(/\.\d+Z$/, ''), 'request-id': randomUUID(), 'client-request-id': randomUUID() },
-  }
-  if (details) error['details'] = details
-  return { status, body: { error } }
+  };
+  if (details) error['details'] = details;
+  return { status, body: { error } };
 }
 
 function notFound(key: string): ApiResponse {
-  return graphError(404, 'Request_ResourceNotFound', `Resource '${key}' does not exist or one of its queried reference-property objects are not present.`)
+  return graphError(404, 'Request_ResourceNotFound', `Resource '${key}' does not exist or one of its queried reference-property objects are not present.`);
 }
 
 function badSegment(segment: string): ApiResponse {
-  return graphError(400, 'BadRequest', `Resource not found for the segment '${segment}'.`)
+  return graphError(400, 'BadRequest', `Resource not found for the segment '${segment}'.`);
 }
 
 function methodNotAllowed(): ApiResponse {
-  return graphError(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request uri.')
+  return graphError(405, 'Request_BadRequest', 'Specified HTTP method is not allowed for the request uri.');
 }
 
 function invalidBody(): ApiResponse {
-  return graphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.')
+  return graphError(400, 'BadRequest', 'Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.');
 }
 
 /** Real secrets look like `abc8Q~` followed by 34 characters: 40 in all. */
 function newSecretText(): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-'
-  const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ'
-  const bytes = randomBytes(40)
-  const pick = (set: string, i: number): string => set[(bytes[i] ?? 0) % set.length] ?? 'a'
-  let out = pick(letters, 0) + pick(letters, 1) + pick(letters, 2) + String((bytes[3] ?? 0) % 10) + 'Q~'
-  for (let i = 6; i < 40; i++) out += pick(alphabet, i)
-  return out
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-';
+  const letters = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  const bytes = randomBytes(40);
+  const pick = (set: string, i: number): string => set[(bytes[i] ?? 0) % set.length] ?? 'a';
+  let out = pick(letters, 0) + pick(letters, 1) + pick(letters, 2) + String((bytes[3] ?? 0) % 10) + 'Q~';
+  for (let i = 6; i < 40; i++) out += pick(alphabet, i);
+  return out;
 }
 
 function passwordJson(p: Password, withSecret = false): Record<string, unknown> {
@@ -61,7 +61,7 @@ function passwordJson(p: Password, withSecret = false): Record<string, unknown> 
     keyId: p.keyId,
     secretText: withSecret ? p.secretText : null,
     startDateTime: p.startDateTime,
-  }
+  };
 }
 
 function appJson(app: App, ctx: Context): Record<string, unknown> {
@@ -78,7 +78,7 @@ function appJson(app: App, ctx: Context): Record<string, unknown> {
     tags: app.tags,
     keyCredentials: [],
     passwordCredentials: app.passwordCredentials.map((p) => passwordJson(p)),
-  }
+  };
 }
 
 function spJson(sp: ServicePrincipal, ctx: Context): Record<string, unknown> {
@@ -96,86 +96,90 @@ function spJson(sp: ServicePrincipal, ctx: Context): Record<string, unknown> {
     tags: [],
     keyCredentials: [],
     passwordCredentials: [],
-  }
+  };
 }
 
 function context(ctx: Context, fragment: string): string {
-  return `${ctx.urls.graph}/v1.0/$metadata#${fragment}`
+  return `${ctx.urls.graph}/v1.0/$metadata#${fragment}`;
 }
 
 function entity(ctx: Context, set: string, json: Record<string, unknown>, status = 200): ApiResponse {
-  return { status, body: { '@odata.context': context(ctx, `${set}/$entity`), ...json } }
+  return { status, body: { '@odata.context': context(ctx, `${set}/$entity`), ...json } };
 }
 
 function young(ctx: Context, createdAt: number, lagMs: number): boolean {
-  return ctx.now() - createdAt < lagMs
+  return ctx.now() - createdAt < lagMs;
 }
 
-type Key = { kind: 'id'; value: string } | { kind: 'alt'; name: string; value: string }
+type Key = { kind: 'id'; value: string } | { kind: 'alt'; name: string; value: string };
 
 function keyText(key: Key): string {
-  return key.kind === 'id' ? key.value : `${key.name}='${key.value}'`
+  return key.kind === 'id' ? key.value : `${key.name}='${key.value}'`;
 }
 
 function findApp(ctx: Context, key: Key): App | undefined {
-  if (key.kind === 'id') return ctx.store.appById(key.value)
-  if (key.name.toLowerCase() === 'appid') return ctx.store.appByAppId(key.value)
-  if (key.name.toLowerCase() === 'uniquename') return ctx.store.appsByUniqueName(key.value)[0]
-  return undefined
+  if (key.kind === 'id') return ctx.store.appById(key.value);
+  if (key.name.toLowerCase() === 'appid') return ctx.store.appByAppId(key.value);
+  if (key.name.toLowerCase() === 'uniquename') return ctx.store.appsByUniqueName(key.value)[0];
+  return undefined;
 }
 
 function findSp(ctx: Context, key: Key): ServicePrincipal | undefined {
-  if (key.kind === 'id') return ctx.store.spById(key.value)
-  if (key.name.toLowerCase() === 'appid') return ctx.store.spByAppId(key.value)
-  return undefined
+  if (key.kind === 'id') return ctx.store.spById(key.value);
+  if (key.name.toLowerCase() === 'appid') return ctx.store.spByAppId(key.value);
+  return undefined;
 }
 
 function filterList<T>(items: T[], req: ApiRequest, fields: Record<string, (item: T) => string | null>): T[] | ApiResponse {
-  const filter = req.query.get('$filter')
-  if (filter === null) return items
-  const clauses = parseFilter(filter)
-  if (!clauses) return graphError(400, 'Request_UnsupportedQuery', 'Unsupported Query.')
+  const filter = req.query.get('$filter');
+  if (filter === null) return items;
+  const clauses = parseFilter(filter);
+  if (!clauses) return graphError(400, 'Request_UnsupportedQuery', 'Unsupported Query.');
   for (const clause of clauses) {
     if (!Object.keys(fields).some((f) => f.toLowerCase() === clause.field.toLowerCase())) {
-      return graphError(400, 'Request_UnsupportedQuery', `Unsupported or invalid query filter clause specified for property '${clause.field}' of resource 'Application'.`)
+      return graphError(
+        400,
+        'Request_UnsupportedQuery',
+        `Unsupported or invalid query filter clause specified for property '${clause.field}' of resource 'Application'.`,
+      );
     }
   }
   return items.filter((item) =>
     clauses.every((clause) => {
-      const getter = Object.entries(fields).find(([f]) => f.toLowerCase() === clause.field.toLowerCase())?.[1]
-      return getter?.(item)?.toLowerCase() === clause.value.toLowerCase()
+      const getter = Object.entries(fields).find(([f]) => f.toLowerCase() === clause.field.toLowerCase())?.[1];
+      return getter?.(item)?.toLowerCase() === clause.value.toLowerCase();
     }),
-  )
+  );
 }
 
 function applyAppFields(app: App, body: Record<string, unknown>): ApiResponse | undefined {
   if ('passwordCredentials' in body) {
-    return graphError(400, 'Request_BadRequest', "Property 'passwordCredentials' can not be set through PATCH; use addPassword.")
+    return graphError(400, 'Request_BadRequest', "Property 'passwordCredentials' can not be set through PATCH; use addPassword.");
   }
-  const uniqueName = str(body['uniqueName'])
+  const uniqueName = str(body['uniqueName']);
   // application-upsert.md / application resource: uniqueName can only be set on create and is immutable.
   if (uniqueName !== undefined && app.uniqueName !== null && uniqueName.toLowerCase() !== app.uniqueName.toLowerCase()) {
-    return graphError(400, 'Request_BadRequest', "Property 'uniqueName' is read-only and cannot be set.")
+    return graphError(400, 'Request_BadRequest', "Property 'uniqueName' is read-only and cannot be set.");
   }
-  const displayName = str(body['displayName'])
-  if (displayName !== undefined) app.displayName = displayName
-  const audience = str(body['signInAudience'])
-  if (audience !== undefined) app.signInAudience = audience
-  if ('notes' in body) app.notes = str(body['notes']) ?? null
-  if (Array.isArray(body['tags'])) app.tags = body['tags'].filter((t): t is string => typeof t === 'string')
-  return undefined
+  const displayName = str(body['displayName']);
+  if (displayName !== undefined) app.displayName = displayName;
+  const audience = str(body['signInAudience']);
+  if (audience !== undefined) app.signInAudience = audience;
+  if ('notes' in body) app.notes = str(body['notes']) ?? null;
+  if (Array.isArray(body['tags'])) app.tags = body['tags'].filter((t): t is string => typeof t === 'string');
+  return undefined;
 }
 
 function createApp(ctx: Context, body: Record<string, unknown>, uniqueName: string | null): ApiResponse {
   if (!ctx.store.graphAppRegistrationAllowed) {
-    return graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.')
+    return graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
   }
-  const displayName = str(body['displayName'])
+  const displayName = str(body['displayName']);
   if (!displayName) {
-    return graphError(400, 'Request_BadRequest', "Property 'displayName' is required.")
+    return graphError(400, 'Request_BadRequest', "Property 'displayName' is required.");
   }
   if (uniqueName !== null && ctx.store.appsByUniqueName(uniqueName).length > 0) {
-    return graphError(400, 'Request_MultipleObjectsWithSameKeyValue', `Another object with the same value for property uniqueName already exists.`)
+    return graphError(400, 'Request_MultipleObjectsWithSameKeyValue', `Another object with the same value for property uniqueName already exists.`);
   }
   const app: App = {
     id: randomUUID(),
@@ -187,32 +191,32 @@ function createApp(ctx: Context, body: Record<string, unknown>, uniqueName: stri
     tags: [],
     passwordCredentials: [],
     createdAt: ctx.now(),
-  }
-  const problem = applyAppFields(app, { ...body, uniqueName: undefined })
-  if (problem) return problem
-  ctx.store.applications.push(app)
-  return entity(ctx, 'applications', appJson(app, ctx), 201)
+  };
+  const problem = applyAppFields(app, { ...body, uniqueName: undefined });
+  if (problem) return problem;
+  ctx.store.applications.push(app);
+  return entity(ctx, 'applications', appJson(app, ctx), 201);
 }
 
 function addPassword(ctx: Context, app: App, body: Record<string, unknown>): ApiResponse {
-  const policy = ctx.store.passwordPolicy
+  const policy = ctx.store.passwordPolicy;
   if (policy.passwordsBlocked) {
-    return graphError(400, 'CredentialTypeNotAllowedAsPerAppPolicy', 'Credential type not allowed as per assigned policy.')
+    return graphError(400, 'CredentialTypeNotAllowedAsPerAppPolicy', 'Credential type not allowed as per assigned policy.');
   }
-  const input = isRecord(body['passwordCredential']) ? body['passwordCredential'] : {}
-  const now = ctx.now()
-  const start = str(input['startDateTime']) !== undefined ? Date.parse(str(input['startDateTime']) ?? '') : now
-  const end = str(input['endDateTime']) !== undefined ? Date.parse(str(input['endDateTime']) ?? '') : start + DEFAULT_PASSWORD_LIFETIME_MS
+  const input = isRecord(body['passwordCredential']) ? body['passwordCredential'] : {};
+  const now = ctx.now();
+  const start = str(input['startDateTime']) !== undefined ? Date.parse(str(input['startDateTime']) ?? '') : now;
+  const end = str(input['endDateTime']) !== undefined ? Date.parse(str(input['endDateTime']) ?? '') : start + DEFAULT_PASSWORD_LIFETIME_MS;
   if (Number.isNaN(start) || Number.isNaN(end)) {
-    return graphError(400, 'Request_BadRequest', "Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.")
+    return graphError(400, 'Request_BadRequest', "Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.");
   }
   if (end <= start) {
-    return graphError(400, 'Request_BadRequest', 'Key credential end date is invalid.')
+    return graphError(400, 'Request_BadRequest', 'Key credential end date is invalid.');
   }
   if (policy.maxLifetimeDays !== undefined && end - start > policy.maxLifetimeDays * DAY_MS) {
-    return graphError(400, 'CredentialInvalidLifetimeAsPerAppPolicy', 'Credential lifetime exceeds the max value allowed as per assigned policy.')
+    return graphError(400, 'CredentialInvalidLifetimeAsPerAppPolicy', 'Credential lifetime exceeds the max value allowed as per assigned policy.');
   }
-  const secretText = newSecretText()
+  const secretText = newSecretText();
   const password: Password = {
     keyId: randomUUID(),
     displayName: str(input['displayName']) ?? null,
@@ -221,89 +225,101 @@ function addPassword(ctx: Context, app: App, body: Record<string, unknown>): Api
     hint: secretText.slice(0, 3),
     secretText,
     createdAt: now,
-  }
-  app.passwordCredentials.push(password)
-  return { status: 200, body: { '@odata.context': context(ctx, 'microsoft.graph.passwordCredential'), ...passwordJson(password, true) } }
+  };
+  app.passwordCredentials.push(password);
+  return { status: 200, body: { '@odata.context': context(ctx, 'microsoft.graph.passwordCredential'), ...passwordJson(password, true) } };
 }
 
 function removePassword(app: App, body: Record<string, unknown>): ApiResponse {
-  const keyId = str(body['keyId'])
-  const index = app.passwordCredentials.findIndex((p) => p.keyId.toLowerCase() === keyId?.toLowerCase())
+  const keyId = str(body['keyId']);
+  const index = app.passwordCredentials.findIndex((p) => p.keyId.toLowerCase() === keyId?.toLowerCase());
   if (index < 0) {
-    return graphError(400, 'Request_BadRequest', `No password credential found with keyId ${keyId ?? ''}.`)
+    return graphError(400, 'Request_BadRequest', `No password credential found with keyId ${keyId ?? ''}.`);
   }
-  app.passwordCredentials.splice(index, 1)
-  return { status: 204 }
+  app.passwordCredentials.splice(index, 1);
+  return { status: 204 };
 }
 
 function applications(req: ApiRequest, ctx: Context, key: Key | undefined, action: string | undefined): ApiResponse {
-  const { store } = ctx
-  const body = isRecord(req.body) ? req.body : {}
+  const { store } = ctx;
+  const body = isRecord(req.body) ? req.body : {};
   if (!key) {
-    if (action) return badSegment(action)
+    if (action) return badSegment(action);
     if (req.method === 'GET') {
       const items = filterList(store.applications, req, {
         id: (a) => a.id,
         appId: (a) => a.appId,
         uniqueName: (a) => a.uniqueName,
         displayName: (a) => a.displayName,
-      })
-      if (!Array.isArray(items)) return items
-      return { status: 200, body: { '@odata.context': context(ctx, 'applications'), value: items.map((a) => appJson(a, ctx)) } }
+      });
+      if (!Array.isArray(items)) return items;
+      return { status: 200, body: { '@odata.context': context(ctx, 'applications'), value: items.map((a) => appJson(a, ctx)) } };
     }
-    if (req.method === 'POST') return createApp(ctx, body, str(body['uniqueName']) ?? null)
-    return methodNotAllowed()
+    if (req.method === 'POST') return createApp(ctx, body, str(body['uniqueName']) ?? null);
+    return methodNotAllowed();
   }
-  const app = findApp(ctx, key)
+  const app = findApp(ctx, key);
   if (action) {
-    if (req.method !== 'POST') return methodNotAllowed()
-    if (action !== 'addPassword' && action !== 'removePassword') return badSegment(action)
+    if (req.method !== 'POST') return methodNotAllowed();
+    if (action !== 'addPassword' && action !== 'removePassword') return badSegment(action);
     // Replication lag (design.md §3): a just-created app is not yet visible to addPassword.
-    if (!app || young(ctx, app.createdAt, ctx.lag.appMs)) return notFound(keyText(key))
-    return action === 'addPassword' ? addPassword(ctx, app, body) : removePassword(app, body)
+    if (!app || young(ctx, app.createdAt, ctx.lag.appMs)) return notFound(keyText(key));
+    return action === 'addPassword' ? addPassword(ctx, app, body) : removePassword(app, body);
   }
   switch (req.method) {
     case 'GET':
-      if (!app || (key.kind === 'id' && young(ctx, app.createdAt, ctx.lag.appMs))) return notFound(keyText(key))
-      return entity(ctx, 'applications', appJson(app, ctx))
+      if (!app || (key.kind === 'id' && young(ctx, app.createdAt, ctx.lag.appMs))) return notFound(keyText(key));
+      return entity(ctx, 'applications', appJson(app, ctx));
     case 'PATCH': {
       if (app) {
         // application-upsert.md: an existing app is updated and the answer is 204 without a body.
-        const problem = applyAppFields(app, body)
-        return problem ?? { status: 204 }
+        const problem = applyAppFields(app, body);
+        return problem ?? { status: 204 };
       }
-      const createIfMissing = /create-if-missing/i.test(header(req, 'prefer') ?? '')
-      if (!createIfMissing || key.kind !== 'alt' || key.name.toLowerCase() !== 'uniquename') return notFound(keyText(key))
-      return createApp(ctx, body, key.value)
+      const createIfMissing = /create-if-missing/i.test(header(req, 'prefer') ?? '');
+      if (!createIfMissing || key.kind !== 'alt' || key.name.toLowerCase() !== 'uniquename') return notFound(keyText(key));
+      return createApp(ctx, body, key.value);
     }
     case 'DELETE': {
-      if (!app) return notFound(keyText(key))
-      store.applications.splice(store.applications.indexOf(app), 1)
+      if (!app) return notFound(keyText(key));
+      store.applications.splice(store.applications.indexOf(app), 1);
       // Deleting an application also deletes its service principal in the home tenant.
-      const sp = store.spByAppId(app.appId)
-      if (sp) store.servicePrincipals.splice(store.servicePrincipals.indexOf(sp), 1)
-      return { status: 204 }
+      const sp = store.spByAppId(app.appId);
+      if (sp) store.servicePrincipals.splice(store.servicePrincipals.indexOf(sp), 1);
+      return { status: 204 };
     }
     default:
-      return methodNotAllowed()
+      return methodNotAllowed();
   }
 }
 
 function createSp(ctx: Context, appId: string | undefined, body: Record<string, unknown>): ApiResponse {
-  const { store } = ctx
-  const app = appId === undefined ? undefined : store.appByAppId(appId)
-  if (!appId) return graphError(400, 'Request_BadRequest', "Property 'appId' is required.")
+  const { store } = ctx;
+  const app = appId === undefined ? undefined : store.appByAppId(appId);
+  if (!appId) return graphError(400, 'Request_BadRequest', "Property 'appId' is required.");
   // hashicorp/terraform-provider-azuread service_principal_resource.go retries both of these while the app replicates.
   if (app && young(ctx, app.createdAt, ctx.lag.spLocalTenantMs)) {
-    return graphError(403, 'Authorization_RequestDenied', 'When using this permission, the backing application of the service principal being created must in the local tenant')
+    return graphError(
+      403,
+      'Authorization_RequestDenied',
+      'When using this permission, the backing application of the service principal being created must in the local tenant',
+    );
   }
   if (!app || young(ctx, app.createdAt, ctx.lag.spNoBackingAppMs)) {
     return graphError(400, 'Request_BadRequest', `The appId '${appId}' of the service principal does not reference a valid application object.`, [
-      { code: 'NoBackingApplicationObject', message: `The appId '${appId}' of the service principal does not reference a valid application object.`, target: 'appId' },
-    ])
+      {
+        code: 'NoBackingApplicationObject',
+        message: `The appId '${appId}' of the service principal does not reference a valid application object.`,
+        target: 'appId',
+      },
+    ]);
   }
   if (store.spByAppId(appId)) {
-    return graphError(409, 'Request_MultipleObjectsWithSameKeyValue', `The service principal cannot be created, updated, or restored because the service principal name ${appId} is already in use.`)
+    return graphError(
+      409,
+      'Request_MultipleObjectsWithSameKeyValue',
+      `The service principal cannot be created, updated, or restored because the service principal name ${appId} is already in use.`,
+    );
   }
   const sp: ServicePrincipal = {
     id: randomUUID(),
@@ -312,54 +328,54 @@ function createSp(ctx: Context, appId: string | undefined, body: Record<string, 
     servicePrincipalType: 'Application',
     accountEnabled: typeof body['accountEnabled'] === 'boolean' ? body['accountEnabled'] : true,
     createdAt: ctx.now(),
-  }
-  store.servicePrincipals.push(sp)
-  return entity(ctx, 'servicePrincipals', spJson(sp, ctx), 201)
+  };
+  store.servicePrincipals.push(sp);
+  return entity(ctx, 'servicePrincipals', spJson(sp, ctx), 201);
 }
 
 function servicePrincipals(req: ApiRequest, ctx: Context, key: Key | undefined, action: string | undefined): ApiResponse {
-  const { store } = ctx
-  const body = isRecord(req.body) ? req.body : {}
-  if (action) return badSegment(action)
+  const { store } = ctx;
+  const body = isRecord(req.body) ? req.body : {};
+  if (action) return badSegment(action);
   if (!key) {
     if (req.method === 'GET') {
       const items = filterList(store.servicePrincipals, req, {
         id: (s) => s.id,
         appId: (s) => s.appId,
         displayName: (s) => s.displayName,
-      })
-      if (!Array.isArray(items)) return items
-      return { status: 200, body: { '@odata.context': context(ctx, 'servicePrincipals'), value: items.map((s) => spJson(s, ctx)) } }
+      });
+      if (!Array.isArray(items)) return items;
+      return { status: 200, body: { '@odata.context': context(ctx, 'servicePrincipals'), value: items.map((s) => spJson(s, ctx)) } };
     }
-    if (req.method === 'POST') return createSp(ctx, str(body['appId']), body)
-    return methodNotAllowed()
+    if (req.method === 'POST') return createSp(ctx, str(body['appId']), body);
+    return methodNotAllowed();
   }
-  const sp = findSp(ctx, key)
+  const sp = findSp(ctx, key);
   switch (req.method) {
     case 'GET':
-      return sp ? entity(ctx, 'servicePrincipals', spJson(sp, ctx)) : notFound(keyText(key))
+      return sp ? entity(ctx, 'servicePrincipals', spJson(sp, ctx)) : notFound(keyText(key));
     case 'PATCH': {
       if (sp) {
         // serviceprincipal-upsert.md: 204 without a body when it existed.
-        if (typeof body['accountEnabled'] === 'boolean') sp.accountEnabled = body['accountEnabled']
-        return { status: 204 }
+        if (typeof body['accountEnabled'] === 'boolean') sp.accountEnabled = body['accountEnabled'];
+        return { status: 204 };
       }
-      const createIfMissing = /create-if-missing/i.test(header(req, 'prefer') ?? '')
-      if (!createIfMissing || key.kind !== 'alt' || key.name.toLowerCase() !== 'appid') return notFound(keyText(key))
-      return createSp(ctx, key.value, body)
+      const createIfMissing = /create-if-missing/i.test(header(req, 'prefer') ?? '');
+      if (!createIfMissing || key.kind !== 'alt' || key.name.toLowerCase() !== 'appid') return notFound(keyText(key));
+      return createSp(ctx, key.value, body);
     }
     case 'DELETE':
-      if (!sp) return notFound(keyText(key))
-      store.servicePrincipals.splice(store.servicePrincipals.indexOf(sp), 1)
-      return { status: 204 }
+      if (!sp) return notFound(keyText(key));
+      store.servicePrincipals.splice(store.servicePrincipals.indexOf(sp), 1);
+      return { status: 204 };
     default:
-      return methodNotAllowed()
+      return methodNotAllowed();
   }
 }
 
 function organization(req: ApiRequest, ctx: Context): ApiResponse {
-  if (req.method !== 'GET') return methodNotAllowed()
-  const { tenant } = ctx.store
+  if (req.method !== 'GET') return methodNotAllowed();
+  const { tenant } = ctx.store;
   return {
     status: 200,
     body: {
@@ -373,42 +389,43 @@ function organization(req: ApiRequest, ctx: Context): ApiResponse {
         },
       ],
     },
-  }
+  };
 }
 
 // `applications(uniqueName='x')` may arrive percent-encoded (quotes, parens) or not; match on the decoded path.
-const ENTITY_PATH = /^\/(?:v1\.0|beta)\/(applications|servicePrincipals)(?:\((\w+)='((?:[^']|'')*)'\)|\('([^']*)'\)|\/([^/()]+))?(?:\/(?:microsoft\.graph\.)?(\w+))?\/?$/i
+const ENTITY_PATH =
+  /^\/(?:v1\.0|beta)\/(applications|servicePrincipals)(?:\((\w+)='((?:[^']|'')*)'\)|\('([^']*)'\)|\/([^/()]+))?(?:\/(?:microsoft\.graph\.)?(\w+))?\/?$/i;
 
 export const graphApi: ApiHandler = {
   handle(req, ctx) {
-    const auth = authenticate(req, ctx, ctx.urls.graph)
-    if (!auth.ok) return graphError(401, 'InvalidAuthenticationToken', auth.message)
-    if (req.invalidBody) return invalidBody()
-    const path = safeDecode(req.pathname)
-    if (/^\/(?:v1\.0|beta)\/organization\/?$/i.test(path)) return organization(req, ctx)
-    const match = ENTITY_PATH.exec(path)
+    const auth = authenticate(req, ctx, ctx.urls.graph);
+    if (!auth.ok) return graphError(401, 'InvalidAuthenticationToken', auth.message);
+    if (req.invalidBody) return invalidBody();
+    const path = safeDecode(req.pathname);
+    if (/^\/(?:v1\.0|beta)\/organization\/?$/i.test(path)) return organization(req, ctx);
+    const match = ENTITY_PATH.exec(path);
     if (!match?.[1]) {
-      const segments = path.split('/').filter(Boolean)
-      const segment = /^(?:v1\.0|beta)$/i.test(segments[0] ?? '') ? (segments[1] ?? '') : (segments[0] ?? '')
-      return badSegment(segment)
+      const segments = path.split('/').filter(Boolean);
+      const segment = /^(?:v1\.0|beta)$/i.test(segments[0] ?? '') ? (segments[1] ?? '') : (segments[0] ?? '');
+      return badSegment(segment);
     }
-    const [, set = '', altName, altValue, quotedId, id, action] = match
-    let key: Key | undefined
-    if (altName !== undefined && altValue !== undefined) key = { kind: 'alt', name: altName, value: altValue.replaceAll("''", "'") }
-    else if (quotedId !== undefined) key = { kind: 'id', value: quotedId }
-    else if (id !== undefined) key = { kind: 'id', value: id }
-    return set.toLowerCase() === 'applications' ? applications(req, ctx, key, action) : servicePrincipals(req, ctx, key, action)
+    const [, set = '', altName, altValue, quotedId, id, action] = match;
+    let key: Key | undefined;
+    if (altName !== undefined && altValue !== undefined) key = { kind: 'alt', name: altName, value: altValue.replaceAll("''", "'") };
+    else if (quotedId !== undefined) key = { kind: 'id', value: quotedId };
+    else if (id !== undefined) key = { kind: 'id', value: id };
+    return set.toLowerCase() === 'applications' ? applications(req, ctx, key, action) : servicePrincipals(req, ctx, key, action);
   },
   faultBody(status) {
-    const code = status === 429 ? 'TooManyRequests' : (STATUS_CODES[status] ?? 'UnknownError').replace(/\s+/g, '')
-    const message = status === 429 ? 'Too many requests.' : `Injected fault (HTTP ${status}).`
-    return graphError(status, code, message).body
+    const code = status === 429 ? 'TooManyRequests' : (STATUS_CODES[status] ?? 'UnknownError').replace(/\s+/g, '');
+    const message = status === 429 ? 'Too many requests.' : `Injected fault (HTTP ${status}).`;
+    return graphError(status, code, message).body;
   },
   headers(req) {
     return {
       'request-id': randomUUID(),
       'client-request-id': header(req, 'client-request-id') ?? randomUUID(),
       'x-ms-ags-diagnostic': JSON.stringify({ ServerInfo: { DataCenter: 'Emulator', Slice: 'E', Ring: '1', ScaleUnit: '000', RoleInstance: 'EMU' } }),
-    }
+    };
   },
-}
+};

@@ -1,103 +1,103 @@
-import type { IncomingHttpHeaders } from 'node:http'
-import type { Store } from './store.ts'
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Store } from './store.ts';
 
-export type Api = 'identity' | 'graph' | 'arm' | 'spot'
+export type Api = 'identity' | 'graph' | 'arm' | 'spot';
 
 export interface LagSettings {
   /** After an app is created: GET /applications/{id}, addPassword and removePassword answer 404. */
-  appMs: number
+  appMs: number;
   /** After an app is created: creating its service principal answers 400 NoBackingApplicationObject. */
-  spNoBackingAppMs: number
+  spNoBackingAppMs: number;
   /** After an app is created: creating its service principal answers 403 "…must in the local tenant". */
-  spLocalTenantMs: number
+  spLocalTenantMs: number;
   /** After a service principal is created: assigning it a role answers 400 PrincipalNotFound. */
-  principalMs: number
+  principalMs: number;
   /** After a password is added: the token endpoint and Spot reject it with AADSTS7000215. */
-  secretAcceptMs: number
+  secretAcceptMs: number;
 }
 
 export interface Urls {
-  identity: string
-  graph: string
-  arm: string
-  spot: string
+  identity: string;
+  graph: string;
+  arm: string;
+  spot: string;
 }
 
 export interface ApiRequest {
-  method: string
+  method: string;
   /** Path without the query, `//` collapsed, not percent-decoded. */
-  pathname: string
-  query: URLSearchParams
-  headers: IncomingHttpHeaders
+  pathname: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
   /** Parsed JSON (or form, for identity) body; undefined when empty. */
-  body: unknown
+  body: unknown;
   /** The body was present but was not valid JSON. */
-  invalidBody: boolean
+  invalidBody: boolean;
 }
 
 export interface ApiResponse {
-  status: number
-  body?: unknown
-  headers?: Record<string, string>
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
 }
 
 export interface Context {
-  store: Store
-  lag: LagSettings
-  urls: Urls
-  now(): number
+  store: Store;
+  lag: LagSettings;
+  urls: Urls;
+  now(): number;
 }
 
 export interface ApiHandler {
-  handle(req: ApiRequest, ctx: Context): ApiResponse
+  handle(req: ApiRequest, ctx: Context): ApiResponse;
   /** The body an injected fault answers with when the test gives none, in this API's error shape. */
-  faultBody(status: number, req: ApiRequest, ctx: Context): unknown
+  faultBody(status: number, req: ApiRequest, ctx: Context): unknown;
   /** Headers every response of this API carries. */
-  headers(req: ApiRequest): Record<string, string>
+  headers(req: ApiRequest): Record<string, string>;
 }
 
 export function header(req: ApiRequest, name: string): string | undefined {
-  const value = req.headers[name.toLowerCase()]
-  return Array.isArray(value) ? value[0] : value
+  const value = req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
 }
 
 export function bearer(req: ApiRequest): string | undefined {
-  const match = /^Bearer\s+(\S+)$/i.exec(header(req, 'authorization') ?? '')
-  return match?.[1]
+  const match = /^Bearer\s+(\S+)$/i.exec(header(req, 'authorization') ?? '');
+  return match?.[1];
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined
+  return typeof value === 'string' ? value : undefined;
 }
 
 export function safeDecode(text: string): string {
   try {
-    return decodeURIComponent(text)
+    return decodeURIComponent(text);
   } catch {
-    return text
+    return text;
   }
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isGuid(text: string): boolean {
-  return GUID.test(text)
+  return GUID.test(text);
 }
 
 /** OData string literal in a $filter or key: quotes are doubled inside. */
 export function parseFilter(filter: string): Array<{ field: string; value: string }> | undefined {
   // Clause by clause, so an ' and ' inside a quoted value does not split it.
-  const clause = /\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*(?:and\s+|$)/iy
-  const parsed: Array<{ field: string; value: string }> = []
+  const clause = /\s*(\w+)\s+eq\s+'((?:[^']|'')*)'\s*(?:and\s+|$)/iy;
+  const parsed: Array<{ field: string; value: string }> = [];
   while (clause.lastIndex < filter.length) {
-    const match = clause.exec(filter)
-    if (!match?.[1] || match[2] === undefined) return undefined
-    parsed.push({ field: match[1], value: match[2].replaceAll("''", "'") })
+    const match = clause.exec(filter);
+    if (!match?.[1] || match[2] === undefined) return undefined;
+    parsed.push({ field: match[1], value: match[2].replaceAll("''", "'") });
   }
-  if (parsed.length === 0) return undefined
-  return parsed
+  if (parsed.length === 0) return undefined;
+  return parsed;
 }

@@ -1,135 +1,138 @@
-import { randomBytes, randomInt, randomUUID } from 'node:crypto'
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 
-export type RoleName = 'Owner' | 'Contributor' | 'Reader' | 'UserAccessAdministrator'
-export type SubscriptionState = 'Enabled' | 'Disabled' | 'Warned' | 'PastDue' | 'Deleted'
+export type RoleName = 'Owner' | 'Contributor' | 'Reader' | 'UserAccessAdministrator';
+export type SubscriptionState = 'Enabled' | 'Disabled' | 'Warned' | 'PastDue' | 'Deleted';
 
 export interface Password {
-  keyId: string
-  displayName: string | null
-  startDateTime: string
-  endDateTime: string
-  hint: string
+  keyId: string;
+  displayName: string | null;
+  startDateTime: string;
+  endDateTime: string;
+  hint: string;
   /** Kept only so the token endpoint and Spot can validate it; Graph returns it once, from addPassword. */
-  secretText: string
-  createdAt: number
+  secretText: string;
+  createdAt: number;
 }
 
 export interface App {
-  id: string
-  appId: string
-  uniqueName: string | null
-  displayName: string
-  signInAudience: string
-  notes: string | null
-  tags: string[]
-  passwordCredentials: Password[]
-  createdAt: number
+  id: string;
+  appId: string;
+  uniqueName: string | null;
+  displayName: string;
+  signInAudience: string;
+  notes: string | null;
+  tags: string[];
+  passwordCredentials: Password[];
+  createdAt: number;
 }
 
 export interface ServicePrincipal {
-  id: string
-  appId: string
-  displayName: string
-  servicePrincipalType: 'Application'
-  accountEnabled: boolean
-  createdAt: number
+  id: string;
+  appId: string;
+  displayName: string;
+  servicePrincipalType: 'Application';
+  accountEnabled: boolean;
+  createdAt: number;
 }
 
 export interface Subscription {
-  subscriptionId: string
-  displayName: string
-  state: SubscriptionState
+  subscriptionId: string;
+  displayName: string;
+  state: SubscriptionState;
 }
 
 export interface Permission {
-  actions: string[]
-  notActions: string[]
-  dataActions: string[]
-  notDataActions: string[]
+  actions: string[];
+  notActions: string[];
+  dataActions: string[];
+  notDataActions: string[];
 }
 
 export interface RoleDefinition {
   /** The GUID (ARM `name`). */
-  id: string
-  roleName: string
-  description: string
-  roleType: 'BuiltInRole' | 'CustomRole'
-  permissions: Permission[]
-  assignableScopes: string[]
-  createdAt: number
+  id: string;
+  roleName: string;
+  description: string;
+  roleType: 'BuiltInRole' | 'CustomRole';
+  permissions: Permission[];
+  assignableScopes: string[];
+  createdAt: number;
 }
 
 export interface RoleAssignment {
   /** Full ARM id: scope + '/providers/Microsoft.Authorization/roleAssignments/' + name. */
-  id: string
-  name: string
-  scope: string
+  id: string;
+  name: string;
+  scope: string;
   /** As ARM returns it: '/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{guid}'. */
-  roleDefinitionId: string
-  principalId: string
-  principalType: string
-  createdBy: string
-  createdAt: number
+  roleDefinitionId: string;
+  principalId: string;
+  principalType: string;
+  createdBy: string;
+  createdAt: number;
 }
 
 export interface SpotAccount {
-  accountId: string
-  name: string
-  organizationId: string
-  providerExternalId: string | null
-  cloudProvider: string | null
+  accountId: string;
+  name: string;
+  organizationId: string;
+  providerExternalId: string | null;
+  cloudProvider: string | null;
 }
 
 export interface SpotCredentials {
-  clientId: string
-  clientSecret: string
-  tenantId: string
-  subscriptionId: string
-  expirationDate: string
-  updatedAt: number
+  clientId: string;
+  clientSecret: string;
+  tenantId: string;
+  subscriptionId: string;
+  expirationDate: string;
+  updatedAt: number;
 }
 
 export interface IssuedToken {
-  clientId: string
+  clientId: string;
   /** Object id of the service principal the token was issued to. */
-  principalId: string
+  principalId: string;
   /** Origin of the resource the token is for, e.g. https://127.0.0.1:43121. */
-  audience: string
-  expiresAt: number
+  audience: string;
+  expiresAt: number;
 }
 
 export interface Caller {
-  clientId: string
-  clientSecret: string
-  objectId: string
-  displayName: string
+  clientId: string;
+  clientSecret: string;
+  objectId: string;
+  displayName: string;
 }
 
 /** One device code sign-in (Microsoft identity platform device authorization grant). */
 export interface DeviceCode {
-  deviceCode: string
+  deviceCode: string;
   /** What the user types at the verification page; the CLI shows it in the device code message. */
-  userCode: string
-  clientId: string
-  expiresAt: number
+  userCode: string;
+  clientId: string;
+  expiresAt: number;
   /** Set by approveDeviceCode: the user entered the code and signed in as the caller. */
-  approved: boolean
+  approved: boolean;
   /** A device code is redeemed for tokens once. */
-  redeemed: boolean
+  redeemed: boolean;
 }
 
 /** Who a refresh token signs in again: the caller, through the public client that signed in. */
 export interface RefreshGrant {
-  clientId: string
-  principalId: string
+  clientId: string;
+  principalId: string;
 }
 
 export interface PasswordPolicy {
-  maxLifetimeDays?: number
-  passwordsBlocked?: boolean
+  maxLifetimeDays?: number;
+  passwordsBlocked?: boolean;
 }
 
-export const BUILT_IN_ROLES: Record<RoleName, { id: string; roleName: string; description: string; permission: Omit<Permission, 'dataActions' | 'notDataActions'> }> = {
+export const BUILT_IN_ROLES: Record<
+  RoleName,
+  { id: string; roleName: string; description: string; permission: Omit<Permission, 'dataActions' | 'notDataActions'> }
+> = {
   Owner: {
     id: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
     roleName: 'Owner',
@@ -140,7 +143,8 @@ export const BUILT_IN_ROLES: Record<RoleName, { id: string; roleName: string; de
   Contributor: {
     id: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
     roleName: 'Contributor',
-    description: 'Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC, manage assignments in Azure Blueprints, or share image galleries.',
+    description:
+      'Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC, manage assignments in Azure Blueprints, or share image galleries.',
     permission: {
       actions: ['*'],
       notActions: [
@@ -170,64 +174,72 @@ export const BUILT_IN_ROLES: Record<RoleName, { id: string; roleName: string; de
     description: 'Lets you manage user access to Azure resources.',
     permission: { actions: ['*/read', 'Microsoft.Authorization/*', 'Microsoft.Support/*'], notActions: [] },
   },
-}
+};
 
 export function roleDefinitionPath(subscriptionId: string, roleGuid: string): string {
-  return `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleGuid}`
+  return `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${roleGuid}`;
 }
 
 /** The trailing GUID of a role definition id, whatever prefix it carries. */
 export function roleGuidOf(roleDefinitionId: string): string {
-  return roleDefinitionId.split('/').pop()?.toLowerCase() ?? ''
+  return roleDefinitionId.split('/').pop()?.toLowerCase() ?? '';
 }
 
 export function scopeCovers(assignmentScope: string, scope: string): boolean {
-  const a = assignmentScope.toLowerCase().replace(/\/+$/, '')
-  const s = scope.toLowerCase().replace(/\/+$/, '')
-  return a === '' || s === a || s.startsWith(a + '/')
+  const a = assignmentScope.toLowerCase().replace(/\/+$/, '');
+  const s = scope.toLowerCase().replace(/\/+$/, '');
+  return a === '' || s === a || s.startsWith(a + '/');
 }
 
 /** ARM action matching: case-insensitive, `*` matches any run of characters. */
 export function actionMatches(pattern: string, action: string): boolean {
-  const regex = new RegExp('^' + pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*') + '$', 'i')
-  return regex.test(action)
+  const regex = new RegExp(
+    '^' +
+      pattern
+        .split('*')
+        .map((part) => part.replace(/[.+?^${}()|[\]\\/]/g, '\\$&'))
+        .join('.*') +
+      '$',
+    'i',
+  );
+  return regex.test(action);
 }
 
 /** Allowed when some role grants it in `actions` and that same role does not exclude it in `notActions`. */
 export function permits(permissions: Permission[], action: string): boolean {
-  return permissions.some((p) => p.actions.some((a) => actionMatches(a, action)) && !p.notActions.some((n) => actionMatches(n, action)))
+  return permissions.some((p) => p.actions.some((a) => actionMatches(a, action)) && !p.notActions.some((n) => actionMatches(n, action)));
 }
 
 export function hex(bytes: number): string {
-  return randomBytes(bytes).toString('hex')
+  return randomBytes(bytes).toString('hex');
 }
 
 export function digits(count: number): string {
-  let out = ''
-  for (let i = 0; i < count; i++) out += String(randomInt(10))
-  return out
+  let out = '';
+  for (let i = 0; i < count; i++) out += String(randomInt(10));
+  return out;
 }
 
 export class Store {
-  tenant: { id: string; displayName: string; domain: string }
-  caller: Caller
-  applications: App[] = []
-  servicePrincipals: ServicePrincipal[] = []
-  subscriptions: Subscription[] = []
-  roleDefinitions: RoleDefinition[] = []
-  roleAssignments: RoleAssignment[] = []
-  tokens = new Map<string, IssuedToken>()
-  deviceCodes: DeviceCode[] = []
-  refreshTokens = new Map<string, RefreshGrant>()
-  graphAppRegistrationAllowed = true
-  passwordPolicy: PasswordPolicy = {}
-  spot: { token: string; accounts: SpotAccount[]; credentials: Map<string, SpotCredentials> }
+  tenant: { id: string; displayName: string; domain: string };
+  caller: Caller;
+  applications: App[] = [];
+  servicePrincipals: ServicePrincipal[] = [];
+  subscriptions: Subscription[] = [];
+  roleDefinitions: RoleDefinition[] = [];
+  roleAssignments: RoleAssignment[] = [];
+  tokens = new Map<string, IssuedToken>();
+  deviceCodes: DeviceCode[] = [];
+  refreshTokens = new Map<string, RefreshGrant>();
+  graphAppRegistrationAllowed = true;
+  passwordPolicy: PasswordPolicy = {};
+  spot: { token: string; accounts: SpotAccount[]; credentials: Map<string, SpotCredentials> };
 
   constructor(init: { tenantId: string; tenantDisplayName: string; caller: Caller; spotToken: string; now: number }) {
-    const slug = init.tenantDisplayName.toLowerCase().replace(/[^a-z0-9]/g, '') || 'contoso'
-    this.tenant = { id: init.tenantId, displayName: init.tenantDisplayName, domain: `${slug}.onmicrosoft.com` }
-    this.caller = init.caller
-    this.spot = { token: init.spotToken, accounts: [], credentials: new Map() }
+    const slug = init.tenantDisplayName.toLowerCase().replace(/[^a-z0-9]/g, '') || 'contoso';
+    this.tenant = { id: init.tenantId, displayName: init.tenantDisplayName, domain: `${slug}.onmicrosoft.com` };
+    this.caller = init.caller;
+    this.spot = { token: init.spotToken, accounts: [], credentials: new Map() };
     for (const role of Object.values(BUILT_IN_ROLES)) {
       this.roleDefinitions.push({
         id: role.id,
@@ -237,67 +249,67 @@ export class Store {
         permissions: [{ ...role.permission, dataActions: [], notDataActions: [] }],
         assignableScopes: ['/'],
         createdAt: init.now,
-      })
+      });
     }
   }
 
   /** What the user does in the browser: enters the code the CLI showed and signs in (as the caller, who holds its seeded roles). */
   approveDeviceCode(userCode: string): DeviceCode {
-    const code = this.deviceCodes.find((d) => d.userCode === userCode && !d.redeemed)
-    if (!code) throw new Error(`no pending device code ${userCode}; issued: ${this.deviceCodes.map((d) => d.userCode).join(', ') || 'none'}`)
-    code.approved = true
-    return code
+    const code = this.deviceCodes.find((d) => d.userCode === userCode && !d.redeemed);
+    if (!code) throw new Error(`no pending device code ${userCode}; issued: ${this.deviceCodes.map((d) => d.userCode).join(', ') || 'none'}`);
+    code.approved = true;
+    return code;
   }
 
   appsByUniqueName(uniqueName: string): App[] {
-    return this.applications.filter((a) => a.uniqueName?.toLowerCase() === uniqueName.toLowerCase())
+    return this.applications.filter((a) => a.uniqueName?.toLowerCase() === uniqueName.toLowerCase());
   }
 
   appByAppId(appId: string): App | undefined {
-    return this.applications.find((a) => a.appId.toLowerCase() === appId.toLowerCase())
+    return this.applications.find((a) => a.appId.toLowerCase() === appId.toLowerCase());
   }
 
   appById(id: string): App | undefined {
-    return this.applications.find((a) => a.id.toLowerCase() === id.toLowerCase())
+    return this.applications.find((a) => a.id.toLowerCase() === id.toLowerCase());
   }
 
   spByAppId(appId: string): ServicePrincipal | undefined {
-    return this.servicePrincipals.find((s) => s.appId.toLowerCase() === appId.toLowerCase())
+    return this.servicePrincipals.find((s) => s.appId.toLowerCase() === appId.toLowerCase());
   }
 
   spById(id: string): ServicePrincipal | undefined {
-    return this.servicePrincipals.find((s) => s.id.toLowerCase() === id.toLowerCase())
+    return this.servicePrincipals.find((s) => s.id.toLowerCase() === id.toLowerCase());
   }
 
   subscription(subscriptionId: string): Subscription | undefined {
-    return this.subscriptions.find((s) => s.subscriptionId.toLowerCase() === subscriptionId.toLowerCase())
+    return this.subscriptions.find((s) => s.subscriptionId.toLowerCase() === subscriptionId.toLowerCase());
   }
 
   roleDefinition(guid: string): RoleDefinition | undefined {
-    return this.roleDefinitions.find((r) => r.id.toLowerCase() === guid.toLowerCase())
+    return this.roleDefinitions.find((r) => r.id.toLowerCase() === guid.toLowerCase());
   }
 
   assignmentsFor(principalId: string): RoleAssignment[] {
-    return this.roleAssignments.filter((a) => a.principalId.toLowerCase() === principalId.toLowerCase())
+    return this.roleAssignments.filter((a) => a.principalId.toLowerCase() === principalId.toLowerCase());
   }
 
   /** The permissions `principalId` holds at `scope`, one entry per covering role assignment. */
   permissionsAt(principalId: string, scope: string): Permission[] {
     return this.assignmentsFor(principalId)
       .filter((a) => scopeCovers(a.scope, scope))
-      .flatMap((a) => this.roleDefinition(roleGuidOf(a.roleDefinitionId))?.permissions ?? [])
+      .flatMap((a) => this.roleDefinition(roleGuidOf(a.roleDefinitionId))?.permissions ?? []);
   }
 
   hasAccess(principalId: string, scope: string): boolean {
-    return this.assignmentsFor(principalId).some((a) => scopeCovers(a.scope, scope))
+    return this.assignmentsFor(principalId).some((a) => scopeCovers(a.scope, scope));
   }
 
   account(accountId: string): SpotAccount | undefined {
-    return this.spot.accounts.find((a) => a.accountId === accountId)
+    return this.spot.accounts.find((a) => a.accountId === accountId);
   }
 
   addAssignment(init: { scope: string; subscriptionId: string; role: RoleName; principalId: string; principalType?: string; now: number }): RoleAssignment {
-    const name = randomUUID()
+    const name = randomUUID();
     const assignment: RoleAssignment = {
       id: `${init.scope}/providers/Microsoft.Authorization/roleAssignments/${name}`,
       name,
@@ -307,8 +319,8 @@ export class Store {
       principalType: init.principalType ?? 'ServicePrincipal',
       createdBy: this.caller.objectId,
       createdAt: init.now,
-    }
-    this.roleAssignments.push(assignment)
-    return assignment
+    };
+    this.roleAssignments.push(assignment);
+    return assignment;
   }
 }

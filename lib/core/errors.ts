@@ -128,4 +128,3 @@ function stackOf(error: unknown): string {
   for (let e: unknown = error; e instanceof Error; e = e.cause) lines.push(e.stack ?? String(e));
   return lines.join('\ncaused by: ');
 }
-

@@ -1,7 +1,8 @@
-import { loadConfig, type Config, type OptionTable } from './config.ts';
-import { describeFailure, OnboardError } from './errors.ts';
-import { Redactor } from './redact.ts';
-import { lineReporter, liveReporter, type Reporter } from './report.ts';
+import { type Config, loadConfig, type OptionTable } from '../config/config.ts';
+import { describeFailure, OnboardError } from '../core/errors.ts';
+import { Redactor } from '../core/redact.ts';
+import type { Reporter } from '../core/reporter.ts';
+import { lineReporter, liveReporter } from './progress.ts';
 
 export interface CliIo {
   redactor: Redactor;
@@ -84,10 +85,7 @@ function progressReporter(options: { json: () => boolean; plain?: () => boolean 
  * A script's whole edge: parse its options (every problem at once), answer --help, register the Spot
  * token for redaction, show config warnings, then run `main` inside `runCli`.
  */
-export async function runScript(
-  script: { options: OptionTable; help: string },
-  main: (config: Config, io: CliIo) => Promise<void>,
-): Promise<void> {
+export async function runScript(script: { options: OptionTable; help: string }, main: (config: Config, io: CliIo) => Promise<void>): Promise<void> {
   let config: Config | undefined;
   await runCli(
     {

@@ -1,13 +1,13 @@
-import type { Subscription } from './clients/arm.ts';
-import { checkSignIn } from './clients/credential.ts';
-import type { SpotAccount } from './clients/spot.ts';
-import type { Config } from './config.ts';
-import { abortableSleep, createClients, type Clients } from './context.ts';
-import { OnboardError } from './errors.ts';
-import { accountNameFor } from './fleet.ts';
-import type { Redactor } from './redact.ts';
-import type { Reporter } from './report.ts';
-import { listSpotAccounts } from './steps/preflight.ts';
+import type { Subscription } from '../clients/arm.ts';
+import { type Clients, createClients } from '../clients/clients.ts';
+import { checkSignIn } from '../clients/credential.ts';
+import type { SpotAccount } from '../clients/spot.ts';
+import type { Config } from '../config/config.ts';
+import { OnboardError } from '../core/errors.ts';
+import { abortableSleep } from '../core/interrupt.ts';
+import type { Redactor } from '../core/redact.ts';
+import type { Reporter } from '../core/reporter.ts';
+import { accountNameFor, listSpotAccounts } from '../domain/spot-accounts.ts';
 
 /** Beyond this many subscriptions the list is filtered by typing rather than scrolled. */
 const FILTER_FROM = 8;
@@ -51,7 +51,13 @@ export async function guide(
   let spotToken = config.spotToken;
   if (!spotToken) {
     spotToken = await prompting(io.prompts, (p, c) =>
-      p.password({ message: 'Spot API token (Organization Admin; Settings → API in the Spot console). Input is hidden:', validate: (v) => v.trim() !== '' || 'The token is needed to link the account.' }, c),
+      p.password(
+        {
+          message: 'Spot API token (Organization Admin; Settings → API in the Spot console). Input is hidden:',
+          validate: (v) => v.trim() !== '' || 'The token is needed to link the account.',
+        },
+        c,
+      ),
     );
     spotToken = spotToken.trim();
     io.redactor.add(spotToken);
@@ -64,21 +70,30 @@ export async function guide(
   if (!accountId) {
     accounts = await listSpotAccounts(await clients.spot());
     if (accounts.length === 0 && config.dryRun) {
-      throw new OnboardError('not-found', 'This Spot organization has no account yet, and a dry run cannot create one.',
-        'Run without --dry-run to create one (you are asked first), or create one in the Spot console and pass it with --account-id.');
+      throw new OnboardError(
+        'not-found',
+        'This Spot organization has no account yet, and a dry run cannot create one.',
+        'Run without --dry-run to create one (you are asked first), or create one in the Spot console and pass it with --account-id.',
+      );
     }
     accountId = await prompting(io.prompts, (p, c) =>
-      p.select({
-        message: 'Spot account to link',
-        choices: [
-          ...accounts.map((a) => ({ name: `${a.name} (${a.accountId})${a.providerExternalId ? ` — linked to ${a.providerExternalId}` : ''}`, value: a.accountId })),
-          {
-            name: 'Create a new Spot account named after the subscription',
-            value: CREATE_ACCOUNT,
-            ...(config.dryRun ? { disabled: '(a dry run creates nothing)' } : {}),
-          },
-        ],
-      }, c),
+      p.select(
+        {
+          message: 'Spot account to link',
+          choices: [
+            ...accounts.map((a) => ({
+              name: `${a.name} (${a.accountId})${a.providerExternalId ? ` — linked to ${a.providerExternalId}` : ''}`,
+              value: a.accountId,
+            })),
+            {
+              name: 'Create a new Spot account named after the subscription',
+              value: CREATE_ACCOUNT,
+              ...(config.dryRun ? { disabled: '(a dry run creates nothing)' } : {}),
+            },
+          ],
+        },
+        c,
+      ),
     );
   }
 
@@ -114,7 +129,11 @@ async function accountNamedAfter(
   }
   const create = await prompting(io.prompts, (p, c) => p.confirm({ message: `Create Spot account "${name}" now? The plan needs its id.`, default: true }, c));
   if (!create) {
-    throw new OnboardError('interrupted', 'Cancelled; no account was created and nothing was changed.', 'Run the command again when you are ready, or pick an existing account.');
+    throw new OnboardError(
+      'interrupted',
+      'Cancelled; no account was created and nothing was changed.',
+      'Run the command again when you are ready, or pick an existing account.',
+    );
   }
   const created = await (await clients.spot()).createAccount(name);
   io.report.info(`created Spot account ${created.accountId} "${created.name}"`);
@@ -126,7 +145,11 @@ async function chooseSubscription(config: Config, clients: Clients, io: { report
   await checkSignIn(await clients.credential(), config.endpoints, config.credentialSources);
   const enabled = (await (await clients.arm()).listSubscriptions()).filter((s) => s.state === 'Enabled');
   if (enabled.length === 0) {
-    throw new OnboardError('not-found', 'No Enabled subscription is visible to this identity.', 'Sign in as a user with access to the subscription (az login --tenant …), then run again.');
+    throw new OnboardError(
+      'not-found',
+      'No Enabled subscription is visible to this identity.',
+      'Sign in as a user with access to the subscription (az login --tenant …), then run again.',
+    );
   }
   if (enabled.length === 1) {
     io.report.info(`using the only Enabled subscription, ${enabled[0]!.displayName} (${enabled[0]!.subscriptionId})`);
@@ -137,9 +160,12 @@ async function chooseSubscription(config: Config, clients: Clients, io: { report
   return prompting(io.prompts, (p, context) =>
     enabled.length < FILTER_FROM
       ? p.select({ message: 'Azure subscription to link', choices }, context)
-      : p.search({
-          message: 'Azure subscription to link (type to filter)',
-          source: (term) => choices.filter((c) => !term || c.name.toLowerCase().includes(term.toLowerCase())),
-        }, context),
+      : p.search(
+          {
+            message: 'Azure subscription to link (type to filter)',
+            source: (term) => choices.filter((c) => !term || c.name.toLowerCase().includes(term.toLowerCase())),
+          },
+          context,
+        ),
   );
 }

@@ -1,13 +1,14 @@
-import type { Config } from './config.ts';
-import { OnboardError } from './errors.ts';
-import { runSteps } from './runner.ts';
-import { checkSignInToStateTenant, withSession, type SessionDeps } from './session.ts';
-import type { State } from './state.ts';
-import { checkSpotAccount } from './steps/preflight.ts';
-import { rotateAddSecret } from './steps/rotate-add-secret.ts';
-import { rotateLink } from './steps/rotate-link.ts';
-import { rotateRemoveOld } from './steps/rotate-remove-old.ts';
-import type { Step } from './steps/step.ts';
+import type { Config } from '../config/config.ts';
+import { OnboardError } from '../core/errors.ts';
+import { runSteps } from '../core/runner.ts';
+import { type SessionDeps, withSession } from '../core/session.ts';
+import type { State } from '../core/state.ts';
+import { findSpotAccount } from '../domain/spot-accounts.ts';
+import { rotateAddSecret } from '../steps/rotate-add-secret.ts';
+import { rotateLink } from '../steps/rotate-link.ts';
+import { rotateRemoveOld } from '../steps/rotate-remove-old.ts';
+import type { Step } from '../steps/step.ts';
+import { checkSignInToStateTenant } from './shared.ts';
 
 /** Add, link (and read back), then remove: the old secret goes only once Spot holds the new one. */
 export const ROTATE_STEPS: Step[] = [rotateAddSecret, rotateLink, rotateRemoveOld];
@@ -35,7 +36,7 @@ export async function rotateSecret(config: Config, deps: SessionDeps): Promise<R
     requireLink(state, store.path);
     await checkSignInToStateTenant(ctx);
     // Spot must be able to take the new secret before one is added to the app.
-    await checkSpotAccount(ctx);
+    await findSpotAccount(await ctx.clients.spot(), ctx.accountId);
     const resumed = state.rotation !== undefined;
     if (state.rotation) {
       ctx.report.info(`Finishing the rotation started at ${state.rotation.startedAt} by an interrupted run.`);
@@ -65,15 +66,24 @@ export async function rotateSecret(config: Config, deps: SessionDeps): Promise<R
 /** Rotation starts from a finished link: one whose secret the state records and Spot holds. */
 function requireLink(state: State, path: string): void {
   if (Object.keys(state.steps).length === 0) {
-    throw new OnboardError('state', `Nothing is recorded for Spot account ${state.accountId} in ${path}.`,
-      'Run this where you ran provision.ts, or pass --state with the state file it wrote; to link the account first, run provision.ts.');
+    throw new OnboardError(
+      'state',
+      `Nothing is recorded for Spot account ${state.accountId} in ${path}.`,
+      'Run this where you ran provision.ts, or pass --state with the state file it wrote; to link the account first, run provision.ts.',
+    );
   }
   if (state.deprovisioned) {
-    throw new OnboardError('state', `The link recorded in ${path} was deprovisioned on ${state.deprovisioned}; it has no secret to rotate.`,
-      'To link the account again, move the state file away and run provision.ts.');
+    throw new OnboardError(
+      'state',
+      `The link recorded in ${path} was deprovisioned on ${state.deprovisioned}; it has no secret to rotate.`,
+      'To link the account again, move the state file away and run provision.ts.',
+    );
   }
   if (!state.steps.link || !state.steps.secret?.outputs.secretKeyId) {
-    throw new OnboardError('state', `Provisioning of Spot account ${state.accountId} has not finished (${path} records no link yet).`,
-      'Run provision.ts again to finish it; it gives Spot a fresh secret, so no rotation is needed.');
+    throw new OnboardError(
+      'state',
+      `Provisioning of Spot account ${state.accountId} has not finished (${path} records no link yet).`,
+      'Run provision.ts again to finish it; it gives Spot a fresh secret, so no rotation is needed.',
+    );
   }
 }

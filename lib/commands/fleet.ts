@@ -1,19 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { ArmApi, Subscription } from './clients/arm.ts';
-import { checkSignIn } from './clients/credential.ts';
-import type { GraphApi } from './clients/graph.ts';
-import type { SpotAccount, SpotApi } from './clients/spot.ts';
-import { mapConcurrently } from './concurrency.ts';
-import { statePathFor, type Config } from './config.ts';
-import { abortableSleep, createClients, once, type Clients } from './context.ts';
-import { describeFailure, OnboardError } from './errors.ts';
+import type { ArmApi, Subscription } from '../clients/arm.ts';
+import { type Clients, createClients } from '../clients/clients.ts';
+import { checkSignIn } from '../clients/credential.ts';
+import type { GraphApi } from '../clients/graph.ts';
+import type { SpotAccount, SpotApi } from '../clients/spot.ts';
+import { type Config, statePathFor } from '../config/config.ts';
+import { mapConcurrently } from '../core/concurrency.ts';
+import { describeFailure, OnboardError } from '../core/errors.ts';
+import { abortableSleep } from '../core/interrupt.ts';
+import { once } from '../core/once.ts';
+import type { Reporter } from '../core/reporter.ts';
+import type { SessionDeps } from '../core/session.ts';
+import { StateStore, writeJsonAtomic } from '../core/state.ts';
+import { accountNameFor, listSpotAccounts } from '../domain/spot-accounts.ts';
 import { provision } from './provision.ts';
-import type { Reporter } from './report.ts';
-import type { SessionDeps } from './session.ts';
-import { StateStore, writeJsonAtomic } from './state.ts';
-import { listSpotAccounts } from './steps/preflight.ts';
-
 
 export type FleetStatus = 'linked' | 'already linked' | 'failed' | 'not run';
 
@@ -46,11 +47,6 @@ interface Target {
   subscriptionName: string;
   /** Why it cannot be linked before anything is tried (not visible, not Enabled). */
   problem?: OnboardError;
-}
-
-/** Spot's API does not de-duplicate names, and display names repeat ("Pay-As-You-Go"): the id keeps a created account's name unique. */
-export function accountNameFor(subscription: { subscriptionId: string; subscriptionName: string }): string {
-  return `${subscription.subscriptionName} (${subscription.subscriptionId})`;
 }
 
 /**
@@ -114,8 +110,11 @@ function chooseTargets(config: Config, subscriptions: Subscription[]): Target[] 
   if (config.allSubscriptions) {
     const enabled = subscriptions.filter((s) => s.state === 'Enabled');
     if (enabled.length === 0) {
-      throw new OnboardError('not-found', `No Enabled subscription is visible to this identity (it sees ${subscriptions.length}).`,
-        'Sign in as a user with access to the subscriptions (az login --tenant …), or name them with --subscription.');
+      throw new OnboardError(
+        'not-found',
+        `No Enabled subscription is visible to this identity (it sees ${subscriptions.length}).`,
+        'Sign in as a user with access to the subscriptions (az login --tenant …), or name them with --subscription.',
+      );
     }
     return enabled.map((s) => ({ subscriptionId: s.subscriptionId, subscriptionName: s.displayName }));
   }
@@ -124,7 +123,11 @@ function chooseTargets(config: Config, subscriptions: Subscription[]): Target[] 
     if (found?.state === 'Enabled') return { subscriptionId: found.subscriptionId, subscriptionName: found.displayName };
     const problem = found
       ? new OnboardError('invalid-input', `Subscription ${id} is ${found.state}, not Enabled.`, 'Enable it in the Azure portal, or leave it out.')
-      : new OnboardError('not-found', `Subscription ${id} was not found, or you cannot see it.`, 'Check the id (az account list --query "[].id"), or sign in as a user who can see it.');
+      : new OnboardError(
+          'not-found',
+          `Subscription ${id} was not found, or you cannot see it.`,
+          'Check the id (az account list --query "[].id"), or sign in as a user who can see it.',
+        );
     return { subscriptionId: id, subscriptionName: found?.displayName ?? '?', problem };
   });
 }
@@ -156,8 +159,11 @@ function accountFinder(config: Config, clients: Clients, accounts: SpotAccount[]
       return { accountId: named.accountId, created: false };
     }
     if (!config.createAccounts) {
-      throw new OnboardError('not-found', `No Spot account is linked to subscription ${target.subscriptionId} (none has it as providerExternalId).`,
-        `Run again with --create-accounts to create one named "${name}", or link an existing account on its own: --account-id act-… --subscription ${target.subscriptionId}.`);
+      throw new OnboardError(
+        'not-found',
+        `No Spot account is linked to subscription ${target.subscriptionId} (none has it as providerExternalId).`,
+        `Run again with --create-accounts to create one named "${name}", or link an existing account on its own: --account-id act-… --subscription ${target.subscriptionId}.`,
+      );
     }
     const created = await (await clients.spot()).createAccount(name);
     accounts.push({ ...created, providerExternalId: null });
@@ -224,19 +230,29 @@ async function loadFleetState(path: string): Promise<FleetState> {
     if (typeof state.createdAccounts !== 'object' || state.createdAccounts === null) throw new Error('no createdAccounts');
     return state;
   } catch {
-    throw new OnboardError('state', `${path} is not valid fleet state; it was left untouched.`,
-      'It records the Spot accounts created for subscriptions. Restore it, or move it away: accounts already created are then found by their name.');
+    throw new OnboardError(
+      'state',
+      `${path} is not valid fleet state; it was left untouched.`,
+      'It records the Spot accounts created for subscriptions. Restore it, or move it away: accounts already created are then found by their name.',
+    );
   }
 }
 
 /** Exit 1 when any subscription failed, 130 when interrupted; the table has been printed by then. */
 export function throwIfIncomplete(result: FleetResult): void {
   if (result.interrupted) {
-    throw new OnboardError('interrupted', 'Interrupted; each subscription\'s state is saved.', 'Run the same command again: it picks up only the unfinished subscriptions.');
+    throw new OnboardError(
+      'interrupted',
+      "Interrupted; each subscription's state is saved.",
+      'Run the same command again: it picks up only the unfinished subscriptions.',
+    );
   }
   if (result.failed > 0) {
-    throw new OnboardError('partial', `${result.failed} of ${result.rows.length} subscriptions were not linked (see the table).`,
-      'Fix what each error says, then run the same command again: subscriptions already linked are left as they are.');
+    throw new OnboardError(
+      'partial',
+      `${result.failed} of ${result.rows.length} subscriptions were not linked (see the table).`,
+      'Fix what each error says, then run the same command again: subscriptions already linked are left as they are.',
+    );
   }
 }
 
@@ -250,7 +266,11 @@ export function fleetTable(result: FleetResult): string {
     (r.error ?? '').replace(/\s*\n\s*/g, ' '),
   ]);
   const widths = header.slice(0, 3).map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const format = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
+  const format = (cells: string[]) =>
+    cells
+      .map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c))
+      .join('  ')
+      .trimEnd();
   const tally = `${result.linked} of ${result.rows.length} subscriptions linked${result.failed ? `; ${result.failed} failed` : ''}${result.interrupted ? '; interrupted' : ''}.`;
   return ['', format(header), ...lines.map(format), '', tally].join('\n');
 }

@@ -13,16 +13,14 @@ export const ROLE_DEFINITION_WRITE = 'Microsoft.Authorization/roleDefinitions/wr
  * has access"). Matching is case-insensitive and `*` stands for any run of characters.
  */
 export function allows(permissions: PermissionSet[], action: string): boolean {
-  return permissions.some(
-    (set) => (set.actions ?? []).some((p) => matches(p, action)) && !(set.notActions ?? []).some((p) => matches(p, action)),
-  );
+  return permissions.some((set) => (set.actions ?? []).some((p) => matches(p, action)) && !(set.notActions ?? []).some((p) => matches(p, action)));
 }
 
 function matches(pattern: string, action: string): boolean {
-  const regex = new RegExp(`^${pattern.split('*').map(escape).join('.*')}$`, 'i');
+  const regex = new RegExp(`^${pattern.split('*').map(escapeRegExp).join('.*')}$`, 'i');
   return regex.test(action);
 }
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.+?^${}()|[\]\\/]/g, '\\$&');
 }

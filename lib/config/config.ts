@@ -1,9 +1,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, parseEnv } from 'node:util';
-import { CLOUD_NAMES, CLOUDS, type CloudName } from './clouds.ts';
-import { CREDENTIAL_SOURCE_CHOICES, isCredentialSourceChoice } from './clients/credential.ts';
-import { UsageError } from './errors.ts';
+import { CREDENTIAL_SOURCE_CHOICES, isCredentialSourceChoice } from '../clients/credential.ts';
+import { UsageError } from '../core/errors.ts';
+import { CLOUD_NAMES, CLOUDS, type CloudName } from '../domain/clouds.ts';
 
 const SPOT_API = 'https://api.spotinst.io';
 
@@ -93,7 +93,12 @@ export interface OptionSpec {
 /** Every option, its environment variable and default: the one list that parsing and --help share. */
 export const OPTIONS: Record<string, OptionSpec> = {
   'account-id': { type: 'string', env: 'SPOTINST_ACCOUNT', help: 'Spot account to link (act- and 8 hex digits)' },
-  subscription: { type: 'string', multiple: true, env: 'AZURE_SUBSCRIPTION_ID', help: 'Azure subscription id; the only enabled one is used when omitted; repeat it to link several' },
+  subscription: {
+    type: 'string',
+    multiple: true,
+    env: 'AZURE_SUBSCRIPTION_ID',
+    help: 'Azure subscription id; the only enabled one is used when omitted; repeat it to link several',
+  },
   'all-subscriptions': { type: 'boolean', help: 'link every Enabled subscription, each to its own Spot account' },
   'create-accounts': { type: 'boolean', help: 'with several subscriptions: create a Spot account for each one that has none' },
   concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY), help: 'with several subscriptions: how many are linked at once (1-32)' },
@@ -155,7 +160,12 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
   const { values, unknown } = parseOptions(argv, accepted, problems);
   // A string option without a value (`--subscription` last, `--app-name ''`) is reported as a problem, not used.
   const flag = (name: string) => (typeof values[name] === 'string' && values[name] !== '' ? values[name] : undefined);
-  const flags = (name: string) => [values[name]].flat().filter((v): v is string => typeof v === 'string').map((v) => v.trim()).filter(Boolean);
+  const flags = (name: string) =>
+    [values[name]]
+      .flat()
+      .filter((v): v is string => typeof v === 'string')
+      .map((v) => v.trim())
+      .filter(Boolean);
   const warnings: string[] = [];
   const fromEnvFile = readEnvFile(realEnv, resolve(cwd, flag('env-file') ?? '.env'), flag('env-file') !== undefined, problems, warnings);
   // The file holds only names the real environment leaves unset or empty.
@@ -187,11 +197,18 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
   if (fleet) {
     const single = (['account-id', 'state', 'app-name'] as const).filter((name) => flag(name) !== undefined);
     if (single.length > 0) {
-      problems.push(`${single.map((n) => `--${n}`).join(', ')} name${single.length === 1 ? 's' : ''} one Spot account's link, but several subscriptions were given: each is linked to its own Spot account (the one whose providerExternalId is the subscription, or a new one with --create-accounts), with its own state file and application. Drop ${single.map((n) => `--${n}`).join(', ')}, or give one --subscription.`);
+      problems.push(
+        `${single.map((n) => `--${n}`).join(', ')} name${single.length === 1 ? 's' : ''} one Spot account's link, but several subscriptions were given: each is linked to its own Spot account (the one whose providerExternalId is the subscription, or a new one with --create-accounts), with its own state file and application. Drop ${single.map((n) => `--${n}`).join(', ')}, or give one --subscription.`,
+      );
     }
-    if (values['dry-run'] === true) problems.push('--dry-run plans one subscription\'s link; with several subscriptions, plan one at a time (--subscription <id> --account-id act-… --dry-run).');
+    if (values['dry-run'] === true)
+      problems.push(
+        "--dry-run plans one subscription's link; with several subscriptions, plan one at a time (--subscription <id> --account-id act-… --dry-run).",
+      );
   } else if (createAccounts) {
-    problems.push('--create-accounts works with several subscriptions (--all-subscriptions, or --subscription more than once); for one subscription pass the Spot account with --account-id.');
+    problems.push(
+      '--create-accounts works with several subscriptions (--all-subscriptions, or --subscription more than once); for one subscription pass the Spot account with --account-id.',
+    );
   }
   const concurrency = wholeNumber(pick('concurrency'), '--concurrency', 1, MAX_CONCURRENCY, problems);
   const cloudFlag = flag('cloud') ?? OPTIONS.cloud!.default!;
@@ -306,13 +323,7 @@ function parseOptions(argv: string[], accepted: OptionTable, problems: string[])
  * The file's variables that the real environment does not set (it wins); empty ones, as in a copied
  * .env.example, count as unset. A missing default .env is fine.
  */
-function readEnvFile(
-  env: Record<string, string | undefined>,
-  path: string,
-  named: boolean,
-  problems: string[],
-  warnings: string[],
-): Record<string, string> {
+function readEnvFile(env: Record<string, string | undefined>, path: string, named: boolean, problems: string[], warnings: string[]): Record<string, string> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -1,4 +1,4 @@
-import { ApiError } from './errors.ts';
+import { ApiError } from '../core/errors.ts';
 
 /*
  * The replication-lag failures Entra ID and ARM document (design.md §3). Each returns the reason to
@@ -18,7 +18,8 @@ export function newObjectNotFound(error: unknown): string | undefined {
  */
 export function applicationNotReplicated(error: unknown): string | undefined {
   if (!(error instanceof ApiError && error.api === 'graph')) return undefined;
-  const noBackingApp = error.status === 400 && (error.detailCodes.includes('NoBackingApplicationObject') || /does not reference a valid application object/i.test(error.message));
+  const noBackingApp =
+    error.status === 400 && (error.detailCodes.includes('NoBackingApplicationObject') || /does not reference a valid application object/i.test(error.message));
   const localTenant = error.status === 403 && /local tenant/i.test(error.message);
   return noBackingApp || localTenant ? 'waiting for Entra ID to replicate the application before creating its service principal' : undefined;
 }

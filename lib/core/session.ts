@@ -1,12 +1,13 @@
-import { checkSignIn } from './clients/credential.ts';
-import type { Config } from './config.ts';
-import { statePathFor } from './config.ts';
-import { abortableSleep, createClients, type Clients, type Context } from './context.ts';
+import { type Clients, createClients } from '../clients/clients.ts';
+import type { Config } from '../config/config.ts';
+import { statePathFor } from '../config/config.ts';
+import type { Context } from './context.ts';
 import { OnboardError } from './errors.ts';
+import { abortableSleep } from './interrupt.ts';
 import type { Redactor } from './redact.ts';
-import type { Reporter } from './report.ts';
+import type { Reporter } from './reporter.ts';
 import { defaultLagSchedule } from './retry.ts';
-import { assertSameTenant, StateStore } from './state.ts';
+import { StateStore } from './state.ts';
 
 /** What a script's edge hands to the library: output, redaction, interruption, and (in tests) effects. */
 export interface SessionDeps {
@@ -30,7 +31,11 @@ export async function withSession<T>(
 ): Promise<T> {
   const accountId = config.accountId;
   if (!accountId) {
-    throw new OnboardError('usage', 'No Spot account given.', 'Pass --account-id act-… or set SPOTINST_ACCOUNT (Spot console → Settings → Account shows the id).');
+    throw new OnboardError(
+      'usage',
+      'No Spot account given.',
+      'Pass --account-id act-… or set SPOTINST_ACCOUNT (Spot console → Settings → Account shows the id).',
+    );
   }
   const store = new StateStore(statePathFor(config, accountId));
   if (lock) await store.lock();
@@ -55,17 +60,4 @@ export async function withSession<T>(
   } finally {
     await store.unlock();
   }
-}
-
-/**
- * One token now, so a sign-in problem is reported as such before the first Graph or ARM call; then,
- * for a state that records its tenant, a check that it is the one signed in to: in another tenant
- * every object the state records would look "already gone".
- */
-export async function checkSignInToStateTenant(ctx: Context): Promise<void> {
-  const tokenTenant = await checkSignIn(await ctx.clients.credential(), ctx.config.endpoints, ctx.config.credentialSources);
-  if (!ctx.state.tenantId) return;
-  // The token names its tenant, which needs no Graph permission (a status job's service principal may have none).
-  const signedIn = tokenTenant ?? (await (await ctx.clients.graph()).tenant()).id;
-  assertSameTenant(ctx.state, ctx.statePath, signedIn);
 }

@@ -1,5 +1,5 @@
-import type { GraphApi } from './clients/graph.ts';
-import { ApiError } from './errors.ts';
+import type { GraphApi } from '../clients/graph.ts';
+import { ApiError } from '../core/errors.ts';
 
 /** The display name this tool gives every client secret it adds: how it recognises its own, and only its own. */
 export const SECRET_DISPLAY_NAME = 'spot-azure-onboard';

@@ -1,5 +1,5 @@
 import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { OnboardError } from './errors.ts';
 
 export const STATE_VERSION = 1;
@@ -37,8 +37,11 @@ export interface Rotation {
 /** A state made in one tenant describes objects that do not exist in another: refuse to act on it there. */
 export function assertSameTenant(state: State, path: string, signedInTenantId: string): void {
   if (state.tenantId && state.tenantId !== signedInTenantId) {
-    throw new OnboardError('state', `The state file ${path} was made in Azure tenant ${state.tenantId}, but you are signed in to tenant ${signedInTenantId}.`,
-      'Sign in to the tenant the file was made for (az login --tenant …), or pass --state with a different path.');
+    throw new OnboardError(
+      'state',
+      `The state file ${path} was made in Azure tenant ${state.tenantId}, but you are signed in to tenant ${signedInTenantId}.`,
+      'Sign in to the tenant the file was made for (az login --tenant …), or pass --state with a different path.',
+    );
   }
 }
 
@@ -74,24 +77,36 @@ export class StateStore {
       text = await readFile(this.path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(accountId);
-      throw new OnboardError('state', `Cannot read the state file ${this.path}: ${(error as Error).message}.`,
-        'Check its permissions, or pass --state with another path.');
+      throw new OnboardError(
+        'state',
+        `Cannot read the state file ${this.path}: ${(error as Error).message}.`,
+        'Check its permissions, or pass --state with another path.',
+      );
     }
     let state: State;
     try {
       state = JSON.parse(text) as State;
       if (typeof state !== 'object' || state === null || typeof state.steps !== 'object') throw new Error('not a state object');
     } catch {
-      throw new OnboardError('state', `The state file ${this.path} is not valid JSON state; it was left untouched.`,
-        `Restore it from ${this.backupPath} if that is intact, or move it away to start over (objects already created are found again by their unique name).`);
+      throw new OnboardError(
+        'state',
+        `The state file ${this.path} is not valid JSON state; it was left untouched.`,
+        `Restore it from ${this.backupPath} if that is intact, or move it away to start over (objects already created are found again by their unique name).`,
+      );
     }
     if (typeof state.version !== 'number' || state.version > STATE_VERSION) {
-      throw new OnboardError('state', `The state file ${this.path} has version ${String(state.version)}, newer than this tool understands (${STATE_VERSION}).`,
-        'Update spot-azure-onboard (git pull && npm ci) and run again.');
+      throw new OnboardError(
+        'state',
+        `The state file ${this.path} has version ${String(state.version)}, newer than this tool understands (${STATE_VERSION}).`,
+        'Update spot-azure-onboard (git pull && npm ci) and run again.',
+      );
     }
     if (state.accountId !== accountId) {
-      throw new OnboardError('state', `The state file ${this.path} belongs to Spot account ${state.accountId}, not ${accountId}.`,
-        'Pass --state with a different path for this account, or the --account-id the file was made for.');
+      throw new OnboardError(
+        'state',
+        `The state file ${this.path} belongs to Spot account ${state.accountId}, not ${accountId}.`,
+        'Pass --state with a different path for this account, or the --account-id the file was made for.',
+      );
     }
     return state;
   }
@@ -133,8 +148,11 @@ export class StateStore {
         }
         const holder = await this.#lockHolder();
         if (holder !== undefined && isRunning(holder)) {
-          throw new OnboardError('state', `Another run (pid ${holder}) is using the state file ${this.path}.`,
-            `Wait for it to finish, or stop it; if no such run exists, delete ${this.lockPath}.`);
+          throw new OnboardError(
+            'state',
+            `Another run (pid ${holder}) is using the state file ${this.path}.`,
+            `Wait for it to finish, or stop it; if no such run exists, delete ${this.lockPath}.`,
+          );
         }
         await rm(this.lockPath, { force: true });
       }

@@ -1,15 +1,17 @@
-import type { Config } from './config.ts';
-import type { Context } from './context.ts';
-import { ApiError, OnboardError } from './errors.ts';
-import { isDone, loadRecordedOutputs, runSteps } from './runner.ts';
-import { SECRET_DISPLAY_NAME } from './secrets.ts';
-import { listSpotAccounts } from './steps/preflight.ts';
-import { checkSignInToStateTenant, withSession, type SessionDeps } from './session.ts';
-import { removeApp } from './steps/remove-app.ts';
-import { ownRoleAssignment, removeRole } from './steps/remove-role.ts';
-import { removeServicePrincipal } from './steps/remove-service-principal.ts';
-import { removeSpotAccount } from './steps/remove-spot-account.ts';
-import type { Step } from './steps/step.ts';
+import type { Config } from '../config/config.ts';
+import type { Context } from '../core/context.ts';
+import { ApiError, OnboardError } from '../core/errors.ts';
+import { isDone, loadRecordedOutputs, runSteps } from '../core/runner.ts';
+import { type SessionDeps, withSession } from '../core/session.ts';
+import { SECRET_DISPLAY_NAME } from '../domain/client-secrets.ts';
+import { ownRoleAssignment } from '../domain/role-assignments.ts';
+import { listSpotAccounts } from '../domain/spot-accounts.ts';
+import { removeApp } from '../steps/remove-app.ts';
+import { removeRole } from '../steps/remove-role.ts';
+import { removeServicePrincipal } from '../steps/remove-service-principal.ts';
+import { removeSpotAccount } from '../steps/remove-spot-account.ts';
+import type { Step } from '../steps/step.ts';
+import { checkSignInToStateTenant } from './shared.ts';
 
 /** The role first, so the principal loses its access before it disappears; the Spot account last. */
 export const DEPROVISION_STEPS: Step[] = [removeRole, removeServicePrincipal, removeApp];
@@ -37,16 +39,22 @@ export async function deprovision(config: Config, deps: DeprovisionDeps): Promis
   return withSession(config, deps, { lock: true }, async (ctx, store) => {
     const { state } = ctx;
     if (Object.keys(state.steps).length === 0) {
-      throw new OnboardError('state', `Nothing is recorded for Spot account ${ctx.accountId} in ${store.path}, so there is nothing this tool may remove.`,
-        'Run this where you ran provision.ts, or pass --state with the state file it wrote.');
+      throw new OnboardError(
+        'state',
+        `Nothing is recorded for Spot account ${ctx.accountId} in ${store.path}, so there is nothing this tool may remove.`,
+        'Run this where you ran provision.ts, or pass --state with the state file it wrote.',
+      );
     }
     const steps = config.deleteSpotAccount ? [...DEPROVISION_STEPS, removeSpotAccount] : DEPROVISION_STEPS;
     loadRecordedOutputs(ctx);
     const pending = steps.filter((step) => !isDone(step, ctx));
     if (pending.length > 0) {
       if (!config.assumeYes && !config.interactive) {
-        throw new OnboardError('usage', 'deprovision deletes the objects this tool created and asks first, but stdin is not a terminal.',
-          'Pass --yes to confirm without a prompt (for scripts), or run it in a terminal.');
+        throw new OnboardError(
+          'usage',
+          'deprovision deletes the objects this tool created and asks first, but stdin is not a terminal.',
+          'Pass --yes to confirm without a prompt (for scripts), or run it in a terminal.',
+        );
       }
       if (pending.some((s) => s !== removeSpotAccount)) await checkSignInToStateTenant(ctx);
       // The token must work before Azure objects go; an account already deleted by hand is fine.
@@ -90,9 +98,12 @@ async function describePlan(ctx: Context, pending: Step[]): Promise<string[]> {
   const lines = [`This removes what spot-azure-onboard created for Spot account ${ctx.accountId}:`];
   for (const step of pending) {
     if (step === removeRole) {
-      const own = await ownRoleAssignment(ctx);
-      lines.push(own ? `  - role assignment ${own.id} (${o.roleName ?? 'Contributor'} for service principal ${o.servicePrincipalId})`
-        : '  - (no role assignment: none was created by this tool)');
+      const own = await ownRoleAssignment(ctx.clients.arm, ctx.outputs);
+      lines.push(
+        own
+          ? `  - role assignment ${own.id} (${o.roleName ?? 'Contributor'} for service principal ${o.servicePrincipalId})`
+          : '  - (no role assignment: none was created by this tool)',
+      );
     }
     if (step === removeServicePrincipal && o.servicePrincipalId) lines.push(`  - service principal ${o.servicePrincipalId} (appId ${o.appId})`);
     if (step === removeApp && o.applicationObjectId) {
@@ -110,7 +121,9 @@ async function foreignSecrets(ctx: Context, applicationObjectId: string): Promis
   try {
     const application = await graph.getApplication(applicationObjectId);
     const foreign = application.passwordCredentials.filter((p) => p.displayName !== SECRET_DISPLAY_NAME);
-    return foreign.length === 0 ? [] : [`    with ${foreign.length} client secret(s) not added by this tool: ${foreign.map((p) => p.displayName ?? p.keyId).join(', ')}`];
+    return foreign.length === 0
+      ? []
+      : [`    with ${foreign.length} client secret(s) not added by this tool: ${foreign.map((p) => p.displayName ?? p.keyId).join(', ')}`];
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return ['    (already gone)'];
     throw error;

@@ -1,17 +1,17 @@
-import type { Config } from './config.ts';
-import { OnboardError } from './errors.ts';
-import { planSteps, runSteps, type PlanEntry } from './runner.ts';
-import type { State } from './state.ts';
-import { withSession, type SessionDeps } from './session.ts';
-import { app } from './steps/app.ts';
-import { link } from './steps/link.ts';
-import { preflight } from './steps/preflight.ts';
-import { role } from './steps/role.ts';
-import { secret } from './steps/secret.ts';
-import { servicePrincipal } from './steps/service-principal.ts';
-import type { Step } from './steps/step.ts';
-import { subscription } from './steps/subscription.ts';
-import { tenant } from './steps/tenant.ts';
+import type { Config } from '../config/config.ts';
+import { OnboardError } from '../core/errors.ts';
+import { type PlanEntry, planSteps, runSteps } from '../core/runner.ts';
+import { type SessionDeps, withSession } from '../core/session.ts';
+import type { State } from '../core/state.ts';
+import { app } from '../steps/app.ts';
+import { link } from '../steps/link.ts';
+import { preflight } from '../steps/preflight.ts';
+import { role } from '../steps/role.ts';
+import { secret } from '../steps/secret.ts';
+import { servicePrincipal } from '../steps/service-principal.ts';
+import type { Step } from '../steps/step.ts';
+import { subscription } from '../steps/subscription.ts';
+import { tenant } from '../steps/tenant.ts';
 
 export const PROVISION_STEPS: Step[] = [preflight, tenant, subscription, app, servicePrincipal, secret, role, link];
 
@@ -72,6 +72,9 @@ export async function planProvision(config: Config, deps: SessionDeps): Promise<
 
 function refuseDeprovisioned(state: State, path: string): void {
   if (!state.deprovisioned) return;
-  throw new OnboardError('state', `The state file ${path} records a link that was deprovisioned on ${state.deprovisioned}; it is kept as the record of what was removed.`,
-    `To link Spot account ${state.accountId} again, move that file away (or pass --state with a new path) and run provision.ts again.`);
+  throw new OnboardError(
+    'state',
+    `The state file ${path} records a link that was deprovisioned on ${state.deprovisioned}; it is kept as the record of what was removed.`,
+    `To link Spot account ${state.accountId} again, move that file away (or pass --state with a new path) and run provision.ts again.`,
+  );
 }

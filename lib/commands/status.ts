@@ -1,12 +1,12 @@
-import type { Application } from './clients/graph.ts';
-import type { Config } from './config.ts';
-import type { Context } from './context.ts';
-import { ApiError, OnboardError } from './errors.ts';
-import { checkSignInToStateTenant, withSession, type SessionDeps } from './session.ts';
-import { ownRoleAssignment } from './steps/remove-role.ts';
-import { CONTRIBUTOR_ROLE_ID } from './roles.ts';
-import { loadRecordedOutputs } from './runner.ts';
-import { sameRole } from './steps/role.ts';
+import type { Application } from '../clients/graph.ts';
+import type { Config } from '../config/config.ts';
+import type { Context } from '../core/context.ts';
+import { ApiError, OnboardError } from '../core/errors.ts';
+import { loadRecordedOutputs } from '../core/runner.ts';
+import { type SessionDeps, withSession } from '../core/session.ts';
+import { ownRoleAssignment, sameRole } from '../domain/role-assignments.ts';
+import { CONTRIBUTOR_ROLE_ID } from '../domain/roles.ts';
+import { checkSignInToStateTenant } from './shared.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'error';
 
@@ -39,8 +39,11 @@ export async function linkStatus(config: Config, deps: SessionDeps): Promise<Lin
   return withSession(config, deps, { lock: false }, async (ctx, store) => {
     const { state } = ctx;
     if (Object.keys(state.steps).length === 0) {
-      throw new OnboardError('state', `Nothing is recorded for Spot account ${ctx.accountId} in ${store.path}.`,
-        'Run this where you ran provision.ts, or pass --state with the state file it wrote; to link the account, run provision.ts.');
+      throw new OnboardError(
+        'state',
+        `Nothing is recorded for Spot account ${ctx.accountId} in ${store.path}.`,
+        'Run this where you ran provision.ts, or pass --state with the state file it wrote; to link the account, run provision.ts.',
+      );
     }
     loadRecordedOutputs(ctx);
     const checks = [stateCheck(ctx, store.path)];
@@ -55,10 +58,12 @@ export async function linkStatus(config: Config, deps: SessionDeps): Promise<Lin
 
 function stateCheck(ctx: Context, path: string): Check {
   const { state } = ctx;
-  if (state.deprovisioned) return check('state', 'error', `deprovisioned on ${state.deprovisioned}; nothing is linked (move ${path} away and run provision.ts to link again)`);
+  if (state.deprovisioned)
+    return check('state', 'error', `deprovisioned on ${state.deprovisioned}; nothing is linked (move ${path} away and run provision.ts to link again)`);
   const missing = ['app', 'service-principal', 'secret', 'role', 'link'].filter((id) => !state.steps[id]);
   if (missing.length > 0) return check('state', 'error', `provisioning has not finished (not done: ${missing.join(', ')}); run provision.ts again`);
-  if (state.rotation) return check('state', 'warn', `a secret rotation started ${state.rotation.startedAt} did not finish; run rotate-secret.ts again to finish it`);
+  if (state.rotation)
+    return check('state', 'warn', `a secret rotation started ${state.rotation.startedAt} did not finish; run rotate-secret.ts again to finish it`);
   return check('state', 'ok', `linked ${state.steps.link!.at.slice(0, 10)}; ${path}`);
 }
 
@@ -82,23 +87,37 @@ function applicationAndSecret(ctx: Context): Promise<Check[]> {
       application = await graph.getApplication(applicationObjectId);
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 404)) throw error;
-      return [check('application', 'error', `${applicationObjectId} no longer exists (deleted outside this tool); run deprovision.ts, then provision.ts to link again`)];
+      return [
+        check(
+          'application',
+          'error',
+          `${applicationObjectId} no longer exists (deleted outside this tool); run deprovision.ts, then provision.ts to link again`,
+        ),
+      ];
     }
-    const appCheck = application.appId === appId
-      ? check('application', 'ok', `${application.displayName} (appId ${appId})`)
-      : check('application', 'error', `object ${applicationObjectId} has appId ${application.appId}, but the state records ${appId}; check --state names the right file`);
+    const appCheck =
+      application.appId === appId
+        ? check('application', 'ok', `${application.displayName} (appId ${appId})`)
+        : check(
+            'application',
+            'error',
+            `object ${applicationObjectId} has appId ${application.appId}, but the state records ${appId}; check --state names the right file`,
+          );
     return secretKeyId ? [appCheck, secretCheck(ctx, application, secretKeyId)] : [appCheck];
   });
 }
 
 function secretCheck(ctx: Context, application: Application, keyId: string): Check {
   const secret = application.passwordCredentials.find((p) => p.keyId === keyId);
-  if (!secret) return check('secret', 'error', `client secret ${keyId} was removed from the application, so Spot's credentials no longer work; run rotate-secret.ts`);
+  if (!secret)
+    return check('secret', 'error', `client secret ${keyId} was removed from the application, so Spot's credentials no longer work; run rotate-secret.ts`);
   const end = Date.parse(secret.endDateTime);
   const days = Math.floor((end - ctx.now().getTime()) / DAY_MS);
   const date = secret.endDateTime.slice(0, 10);
-  if (end <= ctx.now().getTime()) return check('secret', 'error', `client secret ${keyId} expired on ${date}; Spot can no longer reach Azure: run rotate-secret.ts`);
-  if (days < EXPIRY_WARNING_DAYS) return check('secret', 'warn', `client secret ${keyId} expires on ${date}, in ${days} day${days === 1 ? '' : 's'}; run rotate-secret.ts`);
+  if (end <= ctx.now().getTime())
+    return check('secret', 'error', `client secret ${keyId} expired on ${date}; Spot can no longer reach Azure: run rotate-secret.ts`);
+  if (days < EXPIRY_WARNING_DAYS)
+    return check('secret', 'warn', `client secret ${keyId} expires on ${date}, in ${days} day${days === 1 ? '' : 's'}; run rotate-secret.ts`);
   return check('secret', 'ok', `client secret ${keyId} expires on ${date} (in ${days} days)`);
 }
 
@@ -109,12 +128,20 @@ function servicePrincipal(ctx: Context): Promise<Check[]> {
     const graph = await ctx.clients.graph();
     try {
       const sp = await graph.getServicePrincipal(servicePrincipalId);
-      return [sp.appId === appId
-        ? check('service principal', 'ok', servicePrincipalId)
-        : check('service principal', 'error', `${servicePrincipalId} belongs to appId ${sp.appId}, not ${appId}`)];
+      return [
+        sp.appId === appId
+          ? check('service principal', 'ok', servicePrincipalId)
+          : check('service principal', 'error', `${servicePrincipalId} belongs to appId ${sp.appId}, not ${appId}`),
+      ];
     } catch (error) {
       if (!(error instanceof ApiError && error.status === 404)) throw error;
-      return [check('service principal', 'error', `${servicePrincipalId} no longer exists, so the role assignment is void; run deprovision.ts, then provision.ts to link again`)];
+      return [
+        check(
+          'service principal',
+          'error',
+          `${servicePrincipalId} no longer exists, so the role assignment is void; run deprovision.ts, then provision.ts to link again`,
+        ),
+      ];
     }
   });
 }
@@ -127,13 +154,19 @@ function roleAssignment(ctx: Context): Promise<Check[]> {
     const { roleDefinitionId = CONTRIBUTOR_ROLE_ID, roleName = 'Contributor' } = ctx.outputs;
     const arm = await ctx.clients.arm();
     const scope = `/subscriptions/${subscriptionId}`;
-    const own = await ownRoleAssignment(ctx);
+    const own = await ownRoleAssignment(ctx.clients.arm, ctx.outputs);
     // An assignment that existed before the tool ran is recorded by id; look it up among the principal's.
     const found = own
       ? await arm.getRoleAssignment(own.scope, own.name)
       : (await arm.listRoleAssignments(scope, servicePrincipalId!)).find((a) => a.id.toLowerCase() === roleAssignmentId?.toLowerCase());
     if (!found) {
-      return [check('role assignment', 'error', `${roleName} for the app is gone from subscription ${subscriptionId}, so Spot cannot manage it; assign it again: az role assignment create --assignee ${appId} --role "${roleName}" --scope ${scope}`)];
+      return [
+        check(
+          'role assignment',
+          'error',
+          `${roleName} for the app is gone from subscription ${subscriptionId}, so Spot cannot manage it; assign it again: az role assignment create --assignee ${appId} --role "${roleName}" --scope ${scope}`,
+        ),
+      ];
     }
     if (found.principalId.toLowerCase() !== servicePrincipalId?.toLowerCase() || !sameRole(found.roleDefinitionId, roleDefinitionId)) {
       return [check('role assignment', 'error', `${found.id} no longer grants ${roleName} to service principal ${servicePrincipalId}`)];
@@ -147,12 +180,15 @@ function spotCredentials(ctx: Context): Promise<Check[]> {
     if (!ctx.state.steps.link) return [];
     const spot = await ctx.clients.spot();
     const linked = await spot.getAzureCredentials(ctx.accountId);
-    if (!linked) return [check('spot credentials', 'error', `Spot account ${ctx.accountId} holds no Azure credentials; run rotate-secret.ts to give it this link's`)];
+    if (!linked)
+      return [check('spot credentials', 'error', `Spot account ${ctx.accountId} holds no Azure credentials; run rotate-secret.ts to give it this link's`)];
     const expected = { clientId: ctx.outputs.appId, tenantId: ctx.outputs.tenantId, subscriptionId: ctx.outputs.subscriptionId };
     const differ = (Object.keys(expected) as (keyof typeof expected)[]).filter((k) => linked[k]?.toLowerCase() !== expected[k]?.toLowerCase());
     if (differ.length > 0) {
       const what = differ.map((k) => `${k} ${linked[k]} (expected ${expected[k]})`).join(', ');
-      return [check('spot credentials', 'error', `Spot holds ${what}: changed outside this tool; run rotate-secret.ts to give Spot this link's credentials again`)];
+      return [
+        check('spot credentials', 'error', `Spot holds ${what}: changed outside this tool; run rotate-secret.ts to give Spot this link's credentials again`),
+      ];
     }
     return [check('spot credentials', 'ok', 'clientId, tenantId and subscriptionId match')];
   });

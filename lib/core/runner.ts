@@ -1,6 +1,7 @@
-import { interrupted, type Context } from './context.ts';
+import type { Step, StepId, StepResult } from '../steps/step.ts';
+import type { Context } from './context.ts';
+import { interrupted } from './interrupt.ts';
 import type { StateStore } from './state.ts';
-import type { Step, StepId } from './steps/step.ts';
 
 export interface PlanEntry {
   id: StepId;
@@ -32,7 +33,7 @@ export async function runSteps(ctx: Context, steps: Step[], store: StateStore): 
       continue;
     }
     ctx.report.stepStart(step.id, step.title);
-    let result;
+    let result: StepResult;
     try {
       result = await step.run(ctx);
     } catch (error) {

@@ -1,4 +1,4 @@
-import type { Reporter } from './report.ts';
+import type { Reporter } from './reporter.ts';
 
 export interface RetrySchedule {
   /** Give up once this much time has been spent waiting. */

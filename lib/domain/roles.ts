@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { CustomRole } from './clients/arm.ts';
-import { GUID } from './config.ts';
-import type { Context } from './context.ts';
-import { ApiError, OnboardError } from './errors.ts';
+import type { CustomRole } from '../clients/arm.ts';
+import { GUID } from '../config/config.ts';
+import type { Context } from '../core/context.ts';
+import { ApiError, OnboardError } from '../core/errors.ts';
 import { SPOT_MINIMAL_ACTIONS } from './spot-minimal-role.ts';
 
 /** Built-in Contributor (Azure built-in roles reference). */
@@ -26,7 +26,9 @@ export interface ResolvedRole {
 
 /** A UUID fixed by its parts, so a re-run PUTs the same object instead of making a second one. */
 export function deterministicGuid(...parts: string[]): string {
-  const hex = createHash('sha256').update(parts.map((p) => p.toLowerCase()).join('|')).digest('hex');
+  const hex = createHash('sha256')
+    .update(parts.map((p) => p.toLowerCase()).join('|'))
+    .digest('hex');
   // Shaped as an RFC 4122 name-based UUID (version 5 bits, variant 10) so ARM accepts it.
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
 }
@@ -55,7 +57,12 @@ export function resolveRoleDefinition(ctx: Context, subscriptionId: string): Pro
 
 async function lookUp(ctx: Context, subscriptionId: string): Promise<ResolvedRole> {
   const scope = `/subscriptions/${subscriptionId}`;
-  const at = (guid: string, roleName: string, toCreate?: CustomRole): ResolvedRole => ({ guid, roleName, definitionId: `${scope}${ROLE_DEFINITIONS}${guid}`, ...(toCreate ? { toCreate } : {}) });
+  const at = (guid: string, roleName: string, toCreate?: CustomRole): ResolvedRole => ({
+    guid,
+    roleName,
+    definitionId: `${scope}${ROLE_DEFINITIONS}${guid}`,
+    ...(toCreate ? { toCreate } : {}),
+  });
   const wanted = ctx.config.role;
   // Built-in role ids are the same in every subscription and cloud: no lookup needed for the default.
   if (wanted.toLowerCase() === 'contributor') return at(CONTRIBUTOR_ROLE_ID, 'Contributor');
@@ -77,15 +84,21 @@ async function lookUp(ctx: Context, subscriptionId: string): Promise<ResolvedRol
   if (guid) {
     const found = await arm.getRoleDefinition(scope, guid);
     if (!found) {
-      throw new OnboardError('not-found', `Role definition ${guid} (--role) does not exist, or cannot be assigned on subscription ${subscriptionId}.`,
-        `List the roles you can assign there (az role definition list --scope ${scope} --query "[].{name:roleName, id:name}" -o table) and pass a name or id from it.`);
+      throw new OnboardError(
+        'not-found',
+        `Role definition ${guid} (--role) does not exist, or cannot be assigned on subscription ${subscriptionId}.`,
+        `List the roles you can assign there (az role definition list --scope ${scope} --query "[].{name:roleName, id:name}" -o table) and pass a name or id from it.`,
+      );
     }
     return at(found.name || guid, found.roleName);
   }
   const [found] = await arm.findRoleDefinitions(scope, wanted);
   if (!found) {
-    throw new OnboardError('not-found', `No role named "${wanted}" (--role) can be assigned on subscription ${subscriptionId}.`,
-      `Role names are matched exactly, spaces and case included; list them with az role definition list --scope ${scope} --query "[].roleName" -o tsv, or pass --role spot-minimal for a custom role holding only what Spot needs.`);
+    throw new OnboardError(
+      'not-found',
+      `No role named "${wanted}" (--role) can be assigned on subscription ${subscriptionId}.`,
+      `Role names are matched exactly, spaces and case included; list them with az role definition list --scope ${scope} --query "[].roleName" -o tsv, or pass --role spot-minimal for a custom role holding only what Spot needs.`,
+    );
   }
   return at(found.name, found.roleName);
 }
@@ -104,7 +117,9 @@ export async function createRoleDefinitionIfMissing(ctx: Context, chosen: Resolv
       if (existing) return { guid: existing.name, roleName: chosen.roleName, definitionId: `${scope}${ROLE_DEFINITIONS}${existing.name}` };
     }
     if (error instanceof ApiError && error.status === 403) {
-      throw error.withHint('Creating the spot-minimal custom role needs Microsoft.Authorization/roleDefinitions/write (Owner or User Access Administrator); ask for it, or pass --role with an existing role.');
+      throw error.withHint(
+        'Creating the spot-minimal custom role needs Microsoft.Authorization/roleDefinitions/write (Owner or User Access Administrator); ask for it, or pass --role with an existing role.',
+      );
     }
     throw error;
   }

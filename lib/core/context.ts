@@ -1,0 +1,25 @@
+import type { Clients } from '../clients/clients.ts';
+import type { Config } from '../config/config.ts';
+import type { Redactor } from './redact.ts';
+import type { Reporter } from './reporter.ts';
+import type { RetrySchedule } from './retry.ts';
+import type { State } from './state.ts';
+
+/** Everything a step may use; effects come in here so tests can drive the real clients against the emulator. */
+export interface Context {
+  config: Config;
+  accountId: string;
+  state: State;
+  /** Non-secret outputs of the steps so far, keyed by output name. */
+  outputs: Record<string, string>;
+  clients: Clients;
+  report: Reporter;
+  redactor: Redactor;
+  lagSchedule: RetrySchedule;
+  sleep: (ms: number) => Promise<void>;
+  now: () => Date;
+  /** Writes the state now; steps call it before a request whose effect could otherwise be lost. */
+  saveState: () => Promise<void>;
+  statePath: string;
+  signal: AbortSignal;
+}
