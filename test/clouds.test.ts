@@ -15,7 +15,7 @@ const cwd = mkdtempSync(join(tmpdir(), 'clouds-test-'));
 const load = (argv: string[], env: Record<string, string> = {}) =>
   loadConfig({ argv, env: { SPOTINST_ACCOUNT: 'act-1234abcd', ...env }, cwd, stdinIsTTY: false });
 
-/** design.md §3, from azure-cli's cloud.py and Graph's national cloud deployments. */
+/** From azure-cli's cloud.py and Graph's national cloud deployments (concepts/deployments.md). */
 const DOCUMENTED = {
   AzurePublicCloud: { authority: 'login.microsoftonline.com', arm: 'management.azure.com', graph: 'graph.microsoft.com' },
   AzureUSGovernment: { authority: 'login.microsoftonline.us', arm: 'management.usgovcloudapi.net', graph: 'graph.microsoft.us' },

@@ -17,7 +17,7 @@ test('a missing file is an empty state', async () => {
 test('writes versioned JSON with mode 0600 and leaves no temp file', async () => {
   const store = fresh();
   const state = emptyState('act-1234abcd');
-  state.steps.app = { outputs: { appId: 'a' }, at: 'now' };
+  state.steps.app = { outputs: { appId: 'a', applicationObjectId: 'o', appName: 'n' }, at: 'now' };
   await store.save(state);
   await store.save(state);
   assert.is(statSync(store.path).mode & 0o777, 0o600);

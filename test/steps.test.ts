@@ -17,7 +17,7 @@ import { preflight } from '../lib/steps/preflight.ts';
 import { role } from '../lib/steps/role.ts';
 import { secret } from '../lib/steps/secret.ts';
 import { servicePrincipal } from '../lib/steps/service-principal.ts';
-import type { Step } from '../lib/steps/step.ts';
+import type { AnyStep, Outputs, Step, StepId } from '../lib/steps/step.ts';
 import { subscription } from '../lib/steps/subscription.ts';
 import { tenant } from '../lib/steps/tenant.ts';
 import { type Emulator, startEmulator } from './emulator/server.ts';
@@ -67,7 +67,6 @@ function contextFor(e: Emulator, argv: string[] = []): Context & { retries: stri
     lagSchedule: { maxWaitMs: 2_000, initialDelayMs: 10, maxDelayMs: 50 },
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     now: () => new Date(),
-    saveState: async () => {},
     statePath: '(not saved)',
     signal: new AbortController().signal,
     retries,
@@ -75,16 +74,16 @@ function contextFor(e: Emulator, argv: string[] = []): Context & { retries: stri
 }
 
 /** Runs a step as the runner would: outputs merged into the context and recorded in the state. */
-async function run(step: Step, ctx: Context) {
+async function run<K extends StepId>(step: Step<K>, ctx: Context): Promise<{ outputs: Outputs; summary: string }> {
   const result = await step.run(ctx);
   Object.assign(ctx.outputs, result.outputs);
-  ctx.state.steps[step.id] = { outputs: result.outputs, at: new Date().toISOString() };
+  (ctx.state.steps as Record<string, unknown>)[step.id] = { outputs: result.outputs, at: new Date().toISOString() };
   return result;
 }
 
-async function upTo(last: Step, ctx: Context) {
-  for (const step of [preflight, tenant, subscription, app, servicePrincipal, secret, role, link]) {
-    await run(step, ctx);
+async function upTo(last: AnyStep, ctx: Context) {
+  for (const step of [preflight, tenant, subscription, app, servicePrincipal, secret, role, link] as AnyStep[]) {
+    await run(step as Step<StepId>, ctx);
     if (step === last) return;
   }
 }

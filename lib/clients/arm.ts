@@ -132,7 +132,8 @@ export async function createArmApi(credential: TokenCredential, armEndpoint: str
   };
 }
 
-/** `$host` alone is ignored by the ARM clients; `endpoint` and the token scope must both name the cloud (design.md §6). */
+/** `$host` alone is ignored by the ARM clients; `endpoint` and the token scope must both name the cloud
+ * (@azure/arm-authorization src/authorizationManagementClient.ts: `options.endpoint ?? options.baseUri`). */
 export function armClientOptions(armEndpoint: string): { endpoint: string; credentialScopes: string[] } {
   return { endpoint: armEndpoint, credentialScopes: [`${armEndpoint}/.default`] };
 }
@@ -152,7 +153,8 @@ function toRoleAssignment(a: { id?: string; name?: string; roleDefinitionId?: st
 /** ARM's error body is `{error:{code,message}}`; the pipeline turns it into a RestError carrying both. */
 function armError(error: unknown): unknown {
   if (error instanceof ApiError) return error;
-  // `instanceof RestError` fails across the two copies of the pipeline the SDKs load (design.md §6).
+  // `instanceof RestError` fails across the two copies of the pipeline the SDKs load (@azure/core-rest-pipeline
+  // recommends `isRestError` for this, src/restError.ts).
   const rest = error as { name?: string; statusCode?: number; code?: string; message?: string };
   if (rest?.name !== 'RestError') return error;
   if (typeof rest.statusCode !== 'number') {

@@ -115,7 +115,8 @@ export function credentialOptions(endpoints: Pick<Endpoints, 'authorityHost'>, t
   return {
     authorityHost: endpoints.authorityHost,
     // Without this MSAL asks login.microsoftonline.com about a foreign authority and fails with a
-    // misleading endpoints_resolution_error (design.md §6).
+    // misleading endpoints_resolution_error (@azure/identity's `disableInstanceDiscovery` option, in
+    // sdk/identity/identity/src/credentials/authorityValidationOptions.ts: for authorities MSAL cannot validate).
     disableInstanceDiscovery: !MICROSOFT_AUTHORITIES.includes(host),
     ...(tenantId ? { tenantId } : {}),
   };
@@ -156,7 +157,8 @@ function reasonOf(error: unknown): string {
 function firstSentence(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   // MSAL's answer when the tenant's openid-configuration cannot be fetched: Entra says AADSTS90002 (no
-  // such tenant) there, but MSAL only passes on this code; a TLS failure looks the same (design.md §6).
+  // such tenant) there, but MSAL only passes on this code; a TLS failure looks the same (msal-common
+  // ClientAuthErrorCodes.endpointResolutionError).
   if (message.includes('endpoints_resolution_error')) {
     return "the tenant's sign-in endpoints could not be resolved (MSAL endpoints_resolution_error): check that AZURE_TENANT_ID names an existing tenant and that AZURE_AUTHORITY_HOST is right for your cloud.";
   }

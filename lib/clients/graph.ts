@@ -49,7 +49,7 @@ const APP_FIELDS = 'id,appId,uniqueName,displayName,passwordCredentials';
 
 /**
  * The Graph client's RetryHandler retries only 429/503/504 answers, never a request that got no answer
- * (design.md §3; msgraph-sdk-javascript src/middleware/RetryHandler.ts RETRY_STATUS_CODES). So a reset
+ * (msgraph-sdk-javascript src/middleware/RetryHandler.ts RETRY_STATUS_CODES). So a reset
  * connection gets two quick retries here — on idempotent calls only: reads, the upserts by alternate
  * key, removePassword and DELETE. Never addPassword: a lost answer may have created a secret; the link
  * step removes such extras once the new secret is in Spot.
@@ -123,7 +123,8 @@ export async function createGraphApi(credential: TokenCredential, graphEndpoint:
   };
 }
 
-/** Where the Graph client sends requests and which token it asks for, for a cloud's Graph endpoint (design.md §3). */
+/** Where the Graph client sends requests and which token it asks for, for a cloud's Graph endpoint
+ * (msgraph-sdk-javascript src/middleware/AuthenticationHandler.ts: hosts that are neither Graph's nor in customHosts get no token). */
 export function graphClientSettings(graphEndpoint: string): { scopes: string[]; baseUrl: string; customHosts: Set<string> } {
   return {
     scopes: [`${graphEndpoint}/.default`],

@@ -1,20 +1,21 @@
+import { createInterface } from 'node:readline/promises';
+import type { Command } from '../cli/command.ts';
 import type { Config } from '../config/config.ts';
+import { optionsFor, optionsHelp } from '../config/options.ts';
 import type { Context } from '../core/context.ts';
-import { ApiError, OnboardError } from '../core/errors.ts';
+import { OnboardError } from '../core/errors.ts';
 import { isDone, loadRecordedOutputs, runSteps } from '../core/runner.ts';
 import { type SessionDeps, withSession } from '../core/session.ts';
-import { SECRET_DISPLAY_NAME } from '../domain/client-secrets.ts';
-import { ownRoleAssignment } from '../domain/role-assignments.ts';
 import { listSpotAccounts } from '../domain/spot-accounts.ts';
 import { removeApp } from '../steps/remove-app.ts';
 import { removeRole } from '../steps/remove-role.ts';
 import { removeServicePrincipal } from '../steps/remove-service-principal.ts';
 import { removeSpotAccount } from '../steps/remove-spot-account.ts';
-import type { Step } from '../steps/step.ts';
+import type { AnyStep } from '../steps/step.ts';
 import { checkSignInToStateTenant } from './shared.ts';
 
 /** The role first, so the principal loses its access before it disappears; the Spot account last. */
-export const DEPROVISION_STEPS: Step[] = [removeRole, removeServicePrincipal, removeApp];
+export const DEPROVISION_STEPS: AnyStep[] = [removeRole, removeServicePrincipal, removeApp];
 
 export interface DeprovisionDeps extends SessionDeps {
   /** Asks the person at the terminal; true means go ahead. */
@@ -92,40 +93,77 @@ export async function deprovision(config: Config, deps: DeprovisionDeps): Promis
   });
 }
 
-/** One line per object about to go, by name and id, and what else goes with it. */
-async function describePlan(ctx: Context, pending: Step[]): Promise<string[]> {
-  const o = ctx.outputs;
+/** One line per object about to go, by name and id, and what else goes with it: each step's own plan. */
+async function describePlan(ctx: Context, pending: AnyStep[]): Promise<string[]> {
   const lines = [`This removes what spot-azure-onboard created for Spot account ${ctx.accountId}:`];
   for (const step of pending) {
-    if (step === removeRole) {
-      const own = await ownRoleAssignment(ctx.clients.arm, ctx.outputs);
-      lines.push(
-        own
-          ? `  - role assignment ${own.id} (${o.roleName ?? 'Contributor'} for service principal ${o.servicePrincipalId})`
-          : '  - (no role assignment: none was created by this tool)',
-      );
-    }
-    if (step === removeServicePrincipal && o.servicePrincipalId) lines.push(`  - service principal ${o.servicePrincipalId} (appId ${o.appId})`);
-    if (step === removeApp && o.applicationObjectId) {
-      lines.push(`  - application "${o.appName}" (appId ${o.appId}, object id ${o.applicationObjectId})`);
-      lines.push(...(await foreignSecrets(ctx, o.applicationObjectId)));
-    }
-    if (step === removeSpotAccount) lines.push(`  - the Spot account ${ctx.accountId} itself`);
+    const planned = await step.plan?.(ctx);
+    if (planned) lines.push(planned.action === 'keep' ? `  - (${planned.detail})` : `  - ${planned.detail}`);
   }
   return lines;
 }
 
-/** Secrets someone else added to the app are deleted with it: say so before it happens. */
-async function foreignSecrets(ctx: Context, applicationObjectId: string): Promise<string[]> {
-  const graph = await ctx.clients.graph();
+const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'env-file', 'yes', 'json', 'verbose', 'help', 'delete-spot-account']);
+
+const HELP = `Remove what provision.ts created for a Spot account — the Contributor role assignment, the service
+principal and the Entra ID application, by the ids in the state file and nothing else — after a
+confirmation that names them. Objects already gone are fine; a second run changes nothing. The state
+file is kept, marked deprovisioned (provision.ts refuses it: move it away to link the account again).
+
+Usage: npx tsx scripts/deprovision.ts [options]
+
+Options:
+${optionsHelp(OPTIONS)}
+
+Without a terminal on stdin, --yes is required. Spot keeps the (now useless) Azure credentials unless
+--delete-spot-account deletes the account.
+
+Exit codes: 0 removed (or nothing left to remove); 1 failed (run again to finish); 2 usage, or no
+terminal and no --yes; 130 interrupted, or the confirmation was declined.
+
+Examples:
+  npx tsx scripts/deprovision.ts --account-id act-1234abcd
+  SPOTINST_ACCOUNT=act-1234abcd npx tsx scripts/deprovision.ts --yes --delete-spot-account --json
+`;
+
+/** scripts/deprovision.ts */
+export const deprovisionCommand: Command = {
+  name: 'deprovision',
+  options: OPTIONS,
+  help: HELP,
+  async run(config, { redactor, report, print, signal }) {
+    const result = await deprovision(config, { report, redactor, signal, confirm: askYesNo });
+    print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result));
+  },
+};
+
+/** A plain y/N question on the terminal; anything but y or yes is no, and so is Ctrl-C. */
+async function askYesNo(question: string): Promise<boolean> {
+  const terminal = createInterface({ input: process.stdin, output: process.stderr });
+  const cancel = new AbortController();
+  // The terminal delivers Ctrl-C to readline, not as a process signal.
+  terminal.once('SIGINT', () => cancel.abort());
   try {
-    const application = await graph.getApplication(applicationObjectId);
-    const foreign = application.passwordCredentials.filter((p) => p.displayName !== SECRET_DISPLAY_NAME);
-    return foreign.length === 0
-      ? []
-      : [`    with ${foreign.length} client secret(s) not added by this tool: ${foreign.map((p) => p.displayName ?? p.keyId).join(', ')}`];
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return ['    (already gone)'];
-    throw error;
+    return /^y(es)?$/i.test((await terminal.question(`${question} [y/N] `, { signal: cancel.signal })).trim());
+  } catch {
+    return false;
+  } finally {
+    terminal.close();
   }
+}
+
+function jsonFields(r: DeprovisionResult) {
+  const { accountId, deprovisionedAt, objects } = r;
+  return { accountId, deprovisionedAt, objects };
+}
+
+function summary(r: DeprovisionResult): string {
+  const spotKept = r.objects.some((x) => x.kind === 'spot account' && x.result === 'kept');
+  return [
+    '',
+    `Done: what this tool created for Spot account ${r.accountId} is gone.`,
+    ...r.objects.filter((x) => x.id).map((x) => `  ${x.kind.padEnd(18)} ${x.result.padEnd(13)} ${x.id}`),
+    `  state file         ${r.statePath} (marked deprovisioned)`,
+    ...(spotKept ? [`Spot account ${r.accountId} still holds credentials for the deleted application; --delete-spot-account deletes the account.`] : []),
+  ].join('\n');
 }

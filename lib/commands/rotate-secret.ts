@@ -1,4 +1,6 @@
+import type { Command } from '../cli/command.ts';
 import type { Config } from '../config/config.ts';
+import { optionsFor, optionsHelp } from '../config/options.ts';
 import { OnboardError } from '../core/errors.ts';
 import { runSteps } from '../core/runner.ts';
 import { type SessionDeps, withSession } from '../core/session.ts';
@@ -7,11 +9,11 @@ import { findSpotAccount } from '../domain/spot-accounts.ts';
 import { rotateAddSecret } from '../steps/rotate-add-secret.ts';
 import { rotateLink } from '../steps/rotate-link.ts';
 import { rotateRemoveOld } from '../steps/rotate-remove-old.ts';
-import type { Step } from '../steps/step.ts';
+import type { AnyStep } from '../steps/step.ts';
 import { checkSignInToStateTenant } from './shared.ts';
 
 /** Add, link (and read back), then remove: the old secret goes only once Spot holds the new one. */
-export const ROTATE_STEPS: Step[] = [rotateAddSecret, rotateLink, rotateRemoveOld];
+export const ROTATE_STEPS: AnyStep[] = [rotateAddSecret, rotateLink, rotateRemoveOld];
 
 /** What a finished rotation did; the fields of `--json`. Never the secret. */
 export interface RotationResult {
@@ -86,4 +88,50 @@ function requireLink(state: State, path: string): void {
       'Run provision.ts again to finish it; it gives Spot a fresh secret, so no rotation is needed.',
     );
   }
+}
+
+const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'secret-expiry', 'max-wait', 'env-file', 'yes', 'json', 'verbose', 'help']);
+
+const HELP = `Replace the client secret of a link made by provision.ts: add a new secret, give it to Spot (waiting
+for Entra ID to accept it), read it back, then remove the old secret this tool created. Secrets added
+by anyone else are left alone. Interrupted runs are finished by running the same command again; Spot
+holds a working secret at every moment.
+
+Usage: npx tsx scripts/rotate-secret.ts [options]
+
+Options:
+${optionsHelp(OPTIONS)}
+
+Exit codes: 0 rotated; 1 failed (the state file lets a re-run finish it); 2 usage; 130 interrupted.
+
+Examples:
+  npx tsx scripts/rotate-secret.ts --account-id act-1234abcd
+  SPOTINST_ACCOUNT=act-1234abcd npx tsx scripts/rotate-secret.ts --secret-expiry 6 --json
+`;
+
+/** scripts/rotate-secret.ts */
+export const rotateSecretCommand: Command = {
+  name: 'rotate-secret',
+  options: OPTIONS,
+  help: HELP,
+  async run(config, { redactor, report, print, signal }) {
+    const result = await rotateSecret(config, { report, redactor, signal });
+    print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result));
+  },
+};
+
+function jsonFields(r: RotationResult) {
+  const { accountId, appId, secretKeyId, secretExpiresAt, replacedKeyIds, resumed } = r;
+  return { accountId, appId, secretKeyId, secretExpiresAt, replacedKeyIds, resumed };
+}
+
+function summary(r: RotationResult): string {
+  return [
+    '',
+    `Done: Spot account ${r.accountId} uses a new client secret${r.resumed ? ' (an interrupted rotation was finished)' : ''}.`,
+    `  application    appId ${r.appId}`,
+    `  secret         ${r.secretKeyId}, expires ${r.secretExpiresAt.slice(0, 10)}`,
+    `  removed        ${r.replacedKeyIds.join(', ') || 'nothing'}`,
+    `  state file     ${r.statePath}`,
+  ].join('\n');
 }

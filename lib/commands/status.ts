@@ -1,5 +1,7 @@
+import type { Command } from '../cli/command.ts';
 import type { Application } from '../clients/graph.ts';
 import type { Config } from '../config/config.ts';
+import { optionsFor, optionsHelp } from '../config/options.ts';
 import type { Context } from '../core/context.ts';
 import { ApiError, OnboardError } from '../core/errors.ts';
 import { loadRecordedOutputs } from '../core/runner.ts';
@@ -60,7 +62,7 @@ function stateCheck(ctx: Context, path: string): Check {
   const { state } = ctx;
   if (state.deprovisioned)
     return check('state', 'error', `deprovisioned on ${state.deprovisioned}; nothing is linked (move ${path} away and run provision.ts to link again)`);
-  const missing = ['app', 'service-principal', 'secret', 'role', 'link'].filter((id) => !state.steps[id]);
+  const missing = (['app', 'service-principal', 'secret', 'role', 'link'] as const).filter((id) => !state.steps[id]);
   if (missing.length > 0) return check('state', 'error', `provisioning has not finished (not done: ${missing.join(', ')}); run provision.ts again`);
   if (state.rotation)
     return check('state', 'warn', `a secret rotation started ${state.rotation.startedAt} did not finish; run rotate-secret.ts again to finish it`);
@@ -192,4 +194,51 @@ function spotCredentials(ctx: Context): Promise<Check[]> {
     }
     return [check('spot credentials', 'ok', 'clientId, tenantId and subscriptionId match')];
   });
+}
+
+const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'env-file', 'yes', 'json', 'verbose', 'help']);
+
+const HELP = `Check, live, the link provision.ts made: the application and its service principal exist, the
+Contributor assignment is on the subscription, Spot holds this app's clientId, tenantId and
+subscriptionId, and the client secret has not expired. Reads only; safe to run from a scheduled job.
+
+Usage: npx tsx scripts/status.ts [options]
+
+Options:
+${optionsHelp(OPTIONS)}
+
+Each check is ok, warn or error. A secret that expires within 30 days is a warning; an expired or
+removed secret, a missing object or credentials Spot holds for something else are errors.
+
+Exit codes: 0 healthy (warnings included); 1 any error (drift, expiry, or the check itself failed);
+2 usage.
+
+Examples:
+  npx tsx scripts/status.ts --account-id act-1234abcd
+  SPOTINST_ACCOUNT=act-1234abcd npx tsx scripts/status.ts --json | jq '.checks[] | select(.status != "ok")'
+`;
+
+/** scripts/status.ts */
+export const statusCommand: Command = {
+  name: 'status',
+  options: OPTIONS,
+  help: HELP,
+  async run(config, { redactor, report, print, signal }) {
+    const status = await linkStatus(config, { report, redactor, signal });
+    print(config.json ? JSON.stringify(status, null, 2) : table(status));
+    const failed = status.checks.filter((c) => c.status === 'error');
+    if (failed.length > 0) {
+      throw new OnboardError(
+        'conflict',
+        `The link of Spot account ${status.accountId} is not healthy: ${failed.map((c) => c.check).join(', ')}.`,
+        'The detail of each failed check says what to do.',
+      );
+    }
+  },
+};
+
+function table(status: LinkStatus): string {
+  const rows = [['check', 'status', 'detail'], ...status.checks.map((c) => [c.check, c.status, c.detail])];
+  const width = (i: number) => Math.max(...rows.map((r) => r[i]!.length));
+  return [`Spot account ${status.accountId}`, ...rows.map((r) => `${r[0]!.padEnd(width(0))}  ${r[1]!.padEnd(width(1))}  ${r[2]}`)].join('\n');
 }

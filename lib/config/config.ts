@@ -1,11 +1,18 @@
-import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs, parseEnv } from 'node:util';
 import { CREDENTIAL_SOURCE_CHOICES, isCredentialSourceChoice } from '../clients/credential.ts';
 import { UsageError } from '../core/errors.ts';
 import { CLOUD_NAMES, CLOUDS, type CloudName } from '../domain/clouds.ts';
+import { ACCOUNT_ID, GUID } from '../domain/ids.ts';
+import { readEnvFile } from './env-file.ts';
+import { MAX_CONCURRENCY, OPTIONS, type OptionName, type OptionSpec, type OptionTable, type ParsedValues, parseOptions } from './options.ts';
 
 const SPOT_API = 'https://api.spotinst.io';
+/** Entra ID accepts client secrets of up to 24 months through its portal; longer ones are a policy risk. */
+const MAX_SECRET_MONTHS = 24;
+/** Graph does not publish a displayName limit for applications; 120 keeps portal lists readable. */
+const MAX_APP_NAME = 120;
+/** Where state files live unless --state says otherwise: one per Spot account, in the directory the tool is run from. */
+export const DEFAULT_STATE_DIR = '.spot-azure-onboard';
 
 /** The chosen cloud's endpoints and Spot's; each can be overridden from the environment (a proxy, the test emulator). */
 export interface Endpoints {
@@ -23,7 +30,7 @@ export interface Config {
   subscriptionIds: string[];
   /** --all-subscriptions: every Enabled subscription the identity can see. */
   allSubscriptions: boolean;
-  /** Several subscriptions, each linked to its own Spot account (lib/fleet.ts). */
+  /** Several subscriptions, each linked to its own Spot account (lib/commands/fleet.ts). */
   fleet: boolean;
   /** Fleet mode: create a Spot account for a subscription that has none. */
   createAccounts: boolean;
@@ -37,15 +44,16 @@ export interface Config {
   clientId?: string;
   /** --device-code: sign in with a device code in a browser instead of DefaultAzureCredential. */
   deviceCode: boolean;
-  /** The --state path, resolved; without it the state lives at `defaultStatePath`. */
+  /** The --state path, resolved; without it the state lives at `statePathFor`. */
   statePath?: string;
   cwd: string;
   appName?: string;
   secretExpiryMonths: number;
   maxWaitSeconds: number;
-  yes: boolean;
-  /** --yes itself was given (`yes` is also true without a terminal); destructive scripts ask for it explicitly. */
+  /** --yes was given: go ahead without asking, destructive scripts included. */
   assumeYes: boolean;
+  /** Prompts are allowed: stdin is a terminal and --yes was not given. */
+  interactive: boolean;
   /** deprovision only: delete the Spot account too. */
   deleteSpotAccount: boolean;
   json: boolean;
@@ -55,8 +63,6 @@ export interface Config {
   plain: boolean;
   verbose: boolean;
   help: boolean;
-  /** Prompts are allowed: stdin is a terminal and --yes was not given. */
-  interactive: boolean;
   spotToken?: string;
   /** AZURE_TOKEN_CREDENTIALS: which sources DefaultAzureCredential tries (it reads the variable itself). */
   credentialSources?: string;
@@ -71,84 +77,27 @@ export interface Config {
   fromEnvFile: Readonly<Record<string, string>>;
 }
 
-/*
- * Why 4 subscriptions at a time by default: every subscription shares one Spot organization, and Spot
- * rate-limits per organization × route × method over 60 s (design.md §3); Graph throttles writes to
- * applications and service principals per tenant, and ARM role-assignment writes per principal, each
- * answering 429 with Retry-After. The clients wait those out, but a wide fan-out only trades them for
- * waiting; four keeps a run of hundreds of subscriptions well under those budgets and still about four
- * times faster than one at a time (each subscription is ~10 sequential requests).
- */
-const DEFAULT_CONCURRENCY = 4;
-
-export interface OptionSpec {
-  type: 'string' | 'boolean';
-  /** May be given more than once. */
-  multiple?: boolean;
-  env?: string;
-  default?: string;
-  help: string;
-}
-
-/** Every option, its environment variable and default: the one list that parsing and --help share. */
-export const OPTIONS: Record<string, OptionSpec> = {
-  'account-id': { type: 'string', env: 'SPOTINST_ACCOUNT', help: 'Spot account to link (act- and 8 hex digits)' },
-  subscription: {
-    type: 'string',
-    multiple: true,
-    env: 'AZURE_SUBSCRIPTION_ID',
-    help: 'Azure subscription id; the only enabled one is used when omitted; repeat it to link several',
-  },
-  'all-subscriptions': { type: 'boolean', help: 'link every Enabled subscription, each to its own Spot account' },
-  'create-accounts': { type: 'boolean', help: 'with several subscriptions: create a Spot account for each one that has none' },
-  concurrency: { type: 'string', default: String(DEFAULT_CONCURRENCY), help: 'with several subscriptions: how many are linked at once (1-32)' },
-  cloud: { type: 'string', default: 'AzurePublicCloud', help: `Azure cloud: ${CLOUD_NAMES.join(', ')}` },
-  role: { type: 'string', default: 'Contributor', help: 'role to assign: a role name or id, or spot-minimal (a custom role with only what Spot needs)' },
-  state: { type: 'string', default: '.spot-azure-onboard/<account-id>.json', help: 'state file that makes runs resumable' },
-  'app-name': { type: 'string', default: 'Spot <account-id>', help: 'display name of the Entra ID application' },
-  'secret-expiry': { type: 'string', default: '12', help: 'client secret lifetime in whole months (1-24)' },
-  'max-wait': { type: 'string', default: '300', help: 'longest wait, in seconds, for Entra ID replication per step' },
-  'device-code': { type: 'boolean', help: 'sign in with a device code in a browser (for machines without az login)' },
-  'env-file': { type: 'string', default: '.env', help: 'file of environment variables to load (real ones win)' },
-  yes: { type: 'boolean', help: 'never prompt (implied when stdin is not a terminal)' },
-  json: { type: 'boolean', help: 'print one JSON object with the results on stdout; progress goes to stderr' },
-  'dry-run': { type: 'boolean', help: 'show what would be created, reused or is already done, and change nothing' },
-  'no-color': { type: 'boolean', env: 'NO_COLOR', help: 'plain timestamped progress lines instead of live ones' },
-  verbose: { type: 'boolean', help: 'show stack traces and API details on failure' },
-  help: { type: 'boolean', help: 'show this help' },
-};
-
-export type OptionTable = Record<string, OptionSpec>;
-
-/** The options of a script that looks after an existing link: a subset of OPTIONS, plus its own. */
-export function optionsFor(names: (keyof typeof OPTIONS)[], own: OptionTable = {}): OptionTable {
-  return { ...Object.fromEntries(names.map((name) => [name, OPTIONS[name]!])), ...own };
-}
-
-/** The options part of --help, from the table the script parses with. */
-export function optionsHelp(options: OptionTable): string {
-  return Object.entries(options)
-    .map(([name, o]) => {
-      const extra = [o.env && `env ${o.env}`, o.default && `default ${o.default}`].filter(Boolean).join('; ');
-      return `  --${`${name}${o.type === 'string' ? ' <value>' : ''}`.padEnd(24)} ${o.help}${extra ? ` (${extra})` : ''}`;
-    })
-    .join('\n');
-}
-
-const ACCOUNT_ID = /^act-[0-9a-f]{8}$/;
-export const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** Entra ID accepts client secrets of up to 24 months through its portal; longer ones are a policy risk. */
-const MAX_SECRET_MONTHS = 24;
-/** Graph does not publish a displayName limit for applications; 120 keeps portal lists readable. */
-const MAX_APP_NAME = 120;
-/** Far above the default of 4 (lib/fleet.ts): more mostly buys throttling from Graph, ARM and Spot. */
-const MAX_CONCURRENCY = 32;
-
 export interface ConfigSources {
   argv: string[];
   env: Record<string, string | undefined>;
   cwd: string;
   stdinIsTTY: boolean;
+}
+
+/** What every section of loadConfig reads from, and where it reports. */
+interface Inputs {
+  /** A flag's value; a string option without a value (`--subscription` last, `--app-name ''`) is a problem, not a value. */
+  flag(name: OptionName): string | undefined;
+  /** Every value of a repeatable flag, trimmed, blanks dropped. */
+  flags(name: OptionName): string[];
+  /** A boolean flag. */
+  given(name: OptionName): boolean;
+  /** Flag, then its environment variable, then its default. */
+  pick(name: OptionName): string | undefined;
+  /** The real environment with the env file's additions. */
+  env: Record<string, string | undefined>;
+  accepted: OptionTable;
+  problems: string[];
 }
 
 /**
@@ -157,65 +106,104 @@ export interface ConfigSources {
  */
 export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSources, accepted: OptionTable = OPTIONS): Config {
   const problems: string[] = [];
-  const { values, unknown } = parseOptions(argv, accepted, problems);
-  // A string option without a value (`--subscription` last, `--app-name ''`) is reported as a problem, not used.
-  const flag = (name: string) => (typeof values[name] === 'string' && values[name] !== '' ? values[name] : undefined);
-  const flags = (name: string) =>
-    [values[name]]
-      .flat()
-      .filter((v): v is string => typeof v === 'string')
-      .map((v) => v.trim())
-      .filter(Boolean);
   const warnings: string[] = [];
-  const fromEnvFile = readEnvFile(realEnv, resolve(cwd, flag('env-file') ?? '.env'), flag('env-file') !== undefined, problems, warnings);
-  // The file holds only names the real environment leaves unset or empty.
-  const env = { ...realEnv, ...fromEnvFile };
-  const pick = (name: string) => flag(name) ?? (OPTIONS[name]?.env ? env[OPTIONS[name].env] : undefined) ?? OPTIONS[name]?.default;
+  const values = parseOptions(argv, accepted, problems);
+  const envFile = flagOf(values, 'env-file');
+  const fromEnvFile = readEnvFile(realEnv, resolve(cwd, envFile ?? '.env'), envFile !== undefined, { problems, warnings });
+  const inputs = inputsFrom(values, { ...realEnv, ...fromEnvFile }, accepted, problems);
 
-  for (const name of unknown) {
-    const guess = closest(name, Object.keys(accepted));
-    problems.push(`Unknown option --${name}${guess ? ` (did you mean --${guess}?)` : ''}.`);
+  const spot = spotSection(inputs);
+  const subscriptions = subscriptionSection(inputs);
+  const azure = azureSection(inputs);
+  const link = linkSection(inputs);
+  const modes = modeSection(inputs, stdinIsTTY);
+  // Guided mode asks for it; without a terminal it is one more problem to report with the rest.
+  if (spot.accountId === undefined && !subscriptions.fleet && !modes.interactive && 'account-id' in accepted) {
+    problems.push('No Spot account given: pass --account-id act-… or set SPOTINST_ACCOUNT (Spot console → Settings → Account shows the id).');
   }
+  if (problems.length > 0 && !modes.help) throw new UsageError(problems);
 
+  const statePath = inputs.flag('state');
+  return Object.freeze({
+    ...spot,
+    // In fleet mode each subscription's account is found or created; SPOTINST_ACCOUNT names none of them.
+    accountId: subscriptions.fleet ? undefined : spot.accountId,
+    ...subscriptions,
+    ...azure,
+    ...link,
+    ...modes,
+    statePath: statePath === undefined ? undefined : resolve(cwd, statePath),
+    cwd,
+    warnings,
+    fromEnvFile: Object.freeze(fromEnvFile),
+  });
+}
+
+/** One state file per Spot account, in the directory the tool is run from. */
+export function statePathFor(config: Pick<Config, 'statePath' | 'cwd'>, accountId: string): string {
+  return config.statePath ?? resolve(stateDirOf(config), `${accountId}.json`);
+}
+
+/** The directory of the state files that are not named with --state (and of fleet.json). */
+export function stateDirOf(config: Pick<Config, 'cwd'>): string {
+  return resolve(config.cwd, DEFAULT_STATE_DIR);
+}
+
+function spotSection({ pick, env, problems }: Inputs) {
   const accountId = nonEmpty(pick('account-id'));
   if (accountId !== undefined && !ACCOUNT_ID.test(accountId)) {
     problems.push(`Spot account id "${accountId}" is malformed: it is "act-" followed by 8 hex digits, e.g. act-1234abcd (Spot console → Settings → Account).`);
   }
-  const allSubscriptions = values['all-subscriptions'] === true;
+  const spotToken = nonEmpty(env.SPOTINST_TOKEN);
+  return { accountId, spotToken };
+}
+
+function subscriptionSection({ flag, flags, given, pick, env, problems }: Inputs) {
+  const allSubscriptions = given('all-subscriptions');
   const subscriptionFlags = flags('subscription');
   if (allSubscriptions && subscriptionFlags.length > 0) {
     problems.push('--all-subscriptions and --subscription cannot be combined: drop one (repeat --subscription to name several).');
   }
-  const envSubscription = nonEmpty(env[OPTIONS.subscription!.env!]);
+  const envSubscription = nonEmpty(env[OPTIONS.subscription.env]);
   const subscriptionIds = allSubscriptions ? [] : unique(subscriptionFlags.length > 0 ? subscriptionFlags : envSubscription ? [envSubscription] : []);
   for (const id of subscriptionIds) {
     if (!GUID.test(id)) problems.push(`Subscription id "${id}" is not a GUID (az account list --query "[].id" lists yours).`);
   }
-  const subscriptionId = subscriptionIds.length === 1 ? subscriptionIds[0] : undefined;
   const fleet = allSubscriptions || subscriptionIds.length > 1;
-  const createAccounts = values['create-accounts'] === true;
+  const createAccounts = given('create-accounts');
   if (fleet) {
     const single = (['account-id', 'state', 'app-name'] as const).filter((name) => flag(name) !== undefined);
     if (single.length > 0) {
+      const names = single.map((n) => `--${n}`).join(', ');
       problems.push(
-        `${single.map((n) => `--${n}`).join(', ')} name${single.length === 1 ? 's' : ''} one Spot account's link, but several subscriptions were given: each is linked to its own Spot account (the one whose providerExternalId is the subscription, or a new one with --create-accounts), with its own state file and application. Drop ${single.map((n) => `--${n}`).join(', ')}, or give one --subscription.`,
+        `${names} name${single.length === 1 ? 's' : ''} one Spot account's link, but several subscriptions were given: each is linked to its own Spot account (the one whose providerExternalId is the subscription, or a new one with --create-accounts), with its own state file and application. Drop ${names}, or give one --subscription.`,
       );
     }
-    if (values['dry-run'] === true)
+    if (given('dry-run')) {
       problems.push(
         "--dry-run plans one subscription's link; with several subscriptions, plan one at a time (--subscription <id> --account-id act-… --dry-run).",
       );
+    }
   } else if (createAccounts) {
     problems.push(
       '--create-accounts works with several subscriptions (--all-subscriptions, or --subscription more than once); for one subscription pass the Spot account with --account-id.',
     );
   }
   const concurrency = wholeNumber(pick('concurrency'), '--concurrency', 1, MAX_CONCURRENCY, problems);
-  const cloudFlag = flag('cloud') ?? OPTIONS.cloud!.default!;
+  return {
+    subscriptionId: subscriptionIds.length === 1 ? subscriptionIds[0] : undefined,
+    subscriptionIds,
+    allSubscriptions,
+    fleet,
+    createAccounts,
+    concurrency,
+  };
+}
+
+function azureSection({ flag, given, env, problems }: Inputs) {
+  const cloudFlag = flag('cloud') ?? OPTIONS.cloud.default;
   const cloud = CLOUD_NAMES.find((name) => name.toLowerCase() === cloudFlag.toLowerCase());
   if (!cloud) problems.push(`--cloud "${cloudFlag}" is not one of: ${CLOUD_NAMES.join(', ')} (az cloud show --query name shows yours).`);
-  const role = (flag('role') ?? OPTIONS.role!.default!).trim();
-  if (role === '') problems.push('--role must name a role (e.g. Contributor), a role definition id, or spot-minimal.');
   const tenantId = nonEmpty(env.AZURE_TENANT_ID);
   if (tenantId !== undefined && !GUID.test(tenantId)) {
     problems.push(`AZURE_TENANT_ID "${tenantId}" is not a GUID (az account show --query tenantId shows yours).`);
@@ -224,118 +212,79 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
   if (credentialSources !== undefined && !isCredentialSourceChoice(credentialSources)) {
     problems.push(`AZURE_TOKEN_CREDENTIALS "${credentialSources}" is not one of: ${CREDENTIAL_SOURCE_CHOICES.join(', ')} (or unset it to try them all).`);
   }
-  const secretExpiryMonths = wholeNumber(pick('secret-expiry'), '--secret-expiry', 1, MAX_SECRET_MONTHS, problems);
-  const maxWaitSeconds = wholeNumber(pick('max-wait'), '--max-wait', 0, 3600, problems);
-  const appName = flag('app-name');
-  if (appName !== undefined && (appName.trim() === '' || appName.length > MAX_APP_NAME)) {
-    problems.push(`--app-name must be 1 to ${MAX_APP_NAME} characters${appName.trim() === '' ? ', not blank' : ` (got ${appName.length})`}.`);
-  }
   const cloudEndpoints = CLOUDS[cloud ?? 'AzurePublicCloud'];
-  const endpoints = {
+  const endpoints: Endpoints = {
     authorityHost: endpoint(env.AZURE_AUTHORITY_HOST, cloudEndpoints.authorityHost, 'AZURE_AUTHORITY_HOST', problems),
     arm: endpoint(env.AZURE_ARM_ENDPOINT, cloudEndpoints.arm, 'AZURE_ARM_ENDPOINT', problems),
     graph: endpoint(env.AZURE_GRAPH_ENDPOINT, cloudEndpoints.graph, 'AZURE_GRAPH_ENDPOINT', problems),
     spot: endpoint(env.SPOTINST_BASE_URL, SPOT_API, 'SPOTINST_BASE_URL', problems),
   };
-
-  const help = values.help === true;
-  const yes = values.yes === true || !stdinIsTTY;
-  // Guided mode asks for it; without a terminal it is one more problem to report with the rest.
-  if (accountId === undefined && !fleet && yes && 'account-id' in accepted) {
-    problems.push('No Spot account given: pass --account-id act-… or set SPOTINST_ACCOUNT (Spot console → Settings → Account shows the id).');
-  }
-  if (problems.length > 0 && !help) throw new UsageError(problems);
-
-  const statePath = flag('state');
-  return Object.freeze({
-    // In fleet mode each subscription's account is found or created; SPOTINST_ACCOUNT names none of them.
-    accountId: fleet ? undefined : accountId,
-    subscriptionId,
-    subscriptionIds,
-    allSubscriptions,
-    fleet,
-    createAccounts,
-    concurrency,
+  return {
     cloud: cloud ?? 'AzurePublicCloud',
-    role,
     tenantId,
     // With a secret or certificate beside it, AZURE_CLIENT_ID names a confidential app, which cannot run
     // a device code sign-in; then the Azure CLI's public client is used.
     clientId: nonEmpty(env.AZURE_CLIENT_SECRET) || nonEmpty(env.AZURE_CLIENT_CERTIFICATE_PATH) ? undefined : nonEmpty(env.AZURE_CLIENT_ID),
-    deviceCode: values['device-code'] === true,
-    statePath: statePath === undefined ? undefined : resolve(cwd, statePath),
-    cwd,
-    appName: appName?.trim(),
-    secretExpiryMonths,
-    maxWaitSeconds,
-    yes,
-    assumeYes: values.yes === true,
-    deleteSpotAccount: values['delete-spot-account'] === true,
-    json: values.json === true,
-    verbose: values.verbose === true,
-    help,
-    dryRun: values['dry-run'] === true,
-    // no-color.org: any non-empty NO_COLOR turns colour and animation off.
-    plain: values['no-color'] === true || nonEmpty(env.NO_COLOR) !== undefined,
-    interactive: !yes,
-    spotToken: nonEmpty(env.SPOTINST_TOKEN),
+    deviceCode: given('device-code'),
     credentialSources,
     endpoints: Object.freeze(endpoints),
-    warnings,
-    fromEnvFile: Object.freeze(fromEnvFile),
-  });
+  };
 }
 
-/** One state file per Spot account, in the directory the tool is run from. */
-export function statePathFor(config: Pick<Config, 'statePath' | 'cwd'>, accountId: string): string {
-  return config.statePath ?? resolve(config.cwd, '.spot-azure-onboard', `${accountId}.json`);
+function linkSection({ flag, given, pick, problems }: Inputs) {
+  const role = (flag('role') ?? OPTIONS.role.default).trim();
+  if (role === '') problems.push('--role must name a role (e.g. Contributor), a role definition id, or spot-minimal.');
+  const appName = flag('app-name');
+  if (appName !== undefined && (appName.trim() === '' || appName.length > MAX_APP_NAME)) {
+    problems.push(`--app-name must be 1 to ${MAX_APP_NAME} characters${appName.trim() === '' ? ', not blank' : ` (got ${appName.length})`}.`);
+  }
+  return {
+    role,
+    appName: appName?.trim(),
+    secretExpiryMonths: wholeNumber(pick('secret-expiry'), '--secret-expiry', 1, MAX_SECRET_MONTHS, problems),
+    maxWaitSeconds: wholeNumber(pick('max-wait'), '--max-wait', 0, 3600, problems),
+    deleteSpotAccount: given('delete-spot-account'),
+  };
 }
 
-function parseOptions(argv: string[], accepted: OptionTable, problems: string[]) {
-  const options = Object.fromEntries(Object.entries(accepted).map(([name, spec]) => [name, { type: spec.type, multiple: spec.multiple === true }]));
-  const { values, tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
-  const unknown: string[] = [];
-  const stray: string[] = [];
-  let afterUnknown = false;
-  for (const token of tokens) {
-    if (token.kind === 'positional') {
-      // The value of a misspelt option ("--acount-id act-…") is not a second problem.
-      if (!afterUnknown) stray.push(token.value);
-      afterUnknown = false;
-      continue;
-    }
-    afterUnknown = false;
-    if (token.kind !== 'option') continue;
-    const spec = accepted[token.name];
-    if (!spec) {
-      unknown.push(token.name);
-      afterUnknown = token.value === undefined;
-      continue;
-    }
-    if (spec.type === 'string' && (token.value === undefined || token.value === '')) problems.push(`--${token.name} needs a value.`);
-    if (spec.type === 'boolean' && token.value !== undefined) problems.push(`--${token.name} takes no value.`);
-  }
-  if (stray.length > 0) problems.push(`Unexpected argument${stray.length > 1 ? 's' : ''}: ${stray.join(' ')}.`);
-  return { values, unknown };
+function modeSection({ given, env }: Inputs, stdinIsTTY: boolean) {
+  const assumeYes = given('yes');
+  return {
+    assumeYes,
+    interactive: stdinIsTTY && !assumeYes,
+    json: given('json'),
+    dryRun: given('dry-run'),
+    // no-color.org: any non-empty NO_COLOR turns colour and animation off.
+    plain: given('no-color') || nonEmpty(env.NO_COLOR) !== undefined,
+    verbose: given('verbose'),
+    help: given('help'),
+  };
 }
 
-/**
- * The file's variables that the real environment does not set (it wins); empty ones, as in a copied
- * .env.example, count as unset. A missing default .env is fine.
- */
-function readEnvFile(env: Record<string, string | undefined>, path: string, named: boolean, problems: string[], warnings: string[]): Record<string, string> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    if (named) problems.push(`--env-file ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`);
-    return {};
-  }
-  const fromFile = Object.entries(parseEnv(text) as Record<string, string>).filter(([name, value]) => value.trim() !== '' && !env[name]);
-  if (fromFile.some(([name]) => name === 'SPOTINST_TOKEN' || name === 'AZURE_CLIENT_SECRET') && (statSync(path).mode & 0o004) !== 0) {
-    warnings.push(`${path} holds secrets and is readable by every user on this machine; run: chmod 600 ${path}`);
-  }
-  return Object.fromEntries(fromFile);
+function inputsFrom(values: ParsedValues, env: Record<string, string | undefined>, accepted: OptionTable, problems: string[]): Inputs {
+  const flag = (name: OptionName) => flagOf(values, name);
+  return {
+    flag,
+    flags: (name) =>
+      [values[name]]
+        .flat()
+        .filter((v): v is string => typeof v === 'string')
+        .map((v) => v.trim())
+        .filter(Boolean),
+    given: (name) => values[name] === true,
+    pick: (name) => {
+      const spec: OptionSpec = OPTIONS[name];
+      return flag(name) ?? (spec.env ? env[spec.env] : undefined) ?? spec.default;
+    },
+    env,
+    accepted,
+    problems,
+  };
+}
+
+function flagOf(values: ParsedValues, name: OptionName): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
 /** Subscription ids are GUIDs: the same one in another case is the same subscription. */
@@ -367,26 +316,4 @@ function endpoint(raw: string | undefined, fallback: string, name: string, probl
     problems.push(`${name} is not a URL (got ${value}).`);
   }
   return value.replace(/\/+$/, '');
-}
-
-/** The option a typo most likely meant, if any is close enough to suggest. */
-function closest(input: string, candidates: string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const name of candidates) {
-    const distance = editDistance(input, name);
-    if (!best || distance < best.distance) best = { name, distance };
-  }
-  return best && best.distance <= Math.max(2, Math.floor(input.length / 3)) ? best.name : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }

@@ -1,5 +1,6 @@
 import type { Clients } from '../clients/clients.ts';
 import type { Config } from '../config/config.ts';
+import type { Outputs } from '../steps/outputs.ts';
 import type { Redactor } from './redact.ts';
 import type { Reporter } from './reporter.ts';
 import type { RetrySchedule } from './retry.ts';
@@ -11,15 +12,13 @@ export interface Context {
   accountId: string;
   state: State;
   /** Non-secret outputs of the steps so far, keyed by output name. */
-  outputs: Record<string, string>;
+  outputs: Outputs;
   clients: Clients;
   report: Reporter;
   redactor: Redactor;
   lagSchedule: RetrySchedule;
   sleep: (ms: number) => Promise<void>;
   now: () => Date;
-  /** Writes the state now; steps call it before a request whose effect could otherwise be lost. */
-  saveState: () => Promise<void>;
   statePath: string;
   signal: AbortSignal;
 }

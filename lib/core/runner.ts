@@ -1,4 +1,4 @@
-import type { Step, StepId, StepResult } from '../steps/step.ts';
+import type { AnyStep, StepId, StepPlan } from '../steps/step.ts';
 import type { Context } from './context.ts';
 import { interrupted } from './interrupt.ts';
 import type { StateStore } from './state.ts';
@@ -6,7 +6,7 @@ import type { StateStore } from './state.ts';
 export interface PlanEntry {
   id: StepId;
   title: string;
-  action: 'done' | 'check' | 'create' | 'reuse' | 'update';
+  action: 'done' | 'check' | StepPlan['action'];
   detail: string;
 }
 
@@ -15,8 +15,8 @@ export function loadRecordedOutputs(ctx: Context): void {
   for (const record of Object.values(ctx.state.steps)) Object.assign(ctx.outputs, record.outputs);
 }
 
-export function isDone(step: Step, ctx: Context): boolean {
-  return step.isDone ? step.isDone(ctx.state) : ctx.state.steps[step.id] !== undefined;
+export function isDone(step: AnyStep, ctx: Context): boolean {
+  return step.isDone ? step.isDone(ctx) : ctx.state.steps[step.id] !== undefined;
 }
 
 /**
@@ -24,7 +24,7 @@ export function isDone(step: Step, ctx: Context): boolean {
  * other step runs, and its outputs are recorded only after it returns, so a crash mid-step means it
  * runs again — which is why every step is find-or-create.
  */
-export async function runSteps(ctx: Context, steps: Step[], store: StateStore): Promise<void> {
+export async function runSteps(ctx: Context, steps: AnyStep[], store: StateStore): Promise<void> {
   loadRecordedOutputs(ctx);
   for (const step of steps) {
     if (ctx.signal.aborted) throw interrupted();
@@ -33,7 +33,7 @@ export async function runSteps(ctx: Context, steps: Step[], store: StateStore): 
       continue;
     }
     ctx.report.stepStart(step.id, step.title);
-    let result: StepResult;
+    let result: Awaited<ReturnType<AnyStep['run']>>;
     try {
       result = await step.run(ctx);
     } catch (error) {
@@ -43,7 +43,7 @@ export async function runSteps(ctx: Context, steps: Step[], store: StateStore): 
     Object.assign(ctx.outputs, result.outputs);
     // Read-only checks leave nothing to record: the first write comes after the state's owner is confirmed.
     if (!step.always) {
-      ctx.state.steps[step.id] = { outputs: result.outputs, at: ctx.now().toISOString() };
+      record(ctx, step.id, result.outputs);
       await store.save(ctx.state);
     }
     ctx.report.stepDone(step.id, result.summary);
@@ -54,7 +54,7 @@ export async function runSteps(ctx: Context, steps: Step[], store: StateStore): 
  * The same walk as `runSteps`, changing nothing: steps recorded as done are reported from the state,
  * read-only steps run (their outputs feed the rest), and every other step says what it would do.
  */
-export async function planSteps(ctx: Context, steps: Step[]): Promise<PlanEntry[]> {
+export async function planSteps(ctx: Context, steps: AnyStep[]): Promise<PlanEntry[]> {
   loadRecordedOutputs(ctx);
   const plan: PlanEntry[] = [];
   for (const step of steps) {
@@ -74,4 +74,9 @@ export async function planSteps(ctx: Context, steps: Step[]): Promise<PlanEntry[
     }
   }
   return plan;
+}
+
+/** A step's outputs under its id; `run` of that very step produced them, which the compiler cannot follow through AnyStep. */
+function record(ctx: Context, id: StepId, outputs: Awaited<ReturnType<AnyStep['run']>>['outputs']): void {
+  (ctx.state.steps as Record<StepId, unknown>)[id] = { outputs, at: ctx.now().toISOString() };
 }

@@ -37,7 +37,8 @@ export async function withSession<T>(
       'Pass --account-id act-… or set SPOTINST_ACCOUNT (Spot console → Settings → Account shows the id).',
     );
   }
-  const store = new StateStore(statePathFor(config, accountId));
+  const now = deps.now ?? (() => new Date());
+  const store = new StateStore(statePathFor(config, accountId), now);
   if (lock) await store.lock();
   try {
     const state = await store.load(accountId);
@@ -51,8 +52,7 @@ export async function withSession<T>(
       redactor: deps.redactor,
       lagSchedule: { ...defaultLagSchedule, maxWaitMs: config.maxWaitSeconds * 1000 },
       sleep: deps.sleep ?? abortableSleep(deps.signal),
-      now: deps.now ?? (() => new Date()),
-      saveState: () => store.save(state),
+      now,
       statePath: store.path,
       signal: deps.signal,
     };

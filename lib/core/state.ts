@@ -1,13 +1,9 @@
 import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type { StepRecords } from '../steps/outputs.ts';
 import { OnboardError } from './errors.ts';
 
 export const STATE_VERSION = 1;
-
-export interface StepRecord {
-  outputs: Record<string, string>;
-  at: string;
-}
 
 /** The client secret, held only between the `secret` and `link` steps. */
 export interface HeldSecret {
@@ -20,7 +16,7 @@ export interface State {
   accountId: string;
   tenantId?: string;
   subscriptionId?: string;
-  steps: Record<string, StepRecord>;
+  steps: StepRecords;
   secret?: HeldSecret;
   /** A secret rotation in progress (rotate-secret.ts); cleared when it finishes. */
   rotation?: Rotation;
@@ -58,8 +54,11 @@ export class StateStore {
   readonly path: string;
   #lockHeld = false;
 
-  constructor(path: string) {
+  readonly #now: () => Date;
+
+  constructor(path: string, now: () => Date = () => new Date()) {
     this.path = path;
+    this.#now = now;
   }
 
   get lockPath(): string {
@@ -72,28 +71,11 @@ export class StateStore {
 
   /** Reads the state for `accountId`; a missing file is an empty state. Refuses files it must not touch. */
   async load(accountId: string): Promise<State> {
-    let text: string;
-    try {
-      text = await readFile(this.path, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(accountId);
-      throw new OnboardError(
-        'state',
-        `Cannot read the state file ${this.path}: ${(error as Error).message}.`,
-        'Check its permissions, or pass --state with another path.',
-      );
-    }
-    let state: State;
-    try {
-      state = JSON.parse(text) as State;
-      if (typeof state !== 'object' || state === null || typeof state.steps !== 'object') throw new Error('not a state object');
-    } catch {
-      throw new OnboardError(
-        'state',
-        `The state file ${this.path} is not valid JSON state; it was left untouched.`,
-        `Restore it from ${this.backupPath} if that is intact, or move it away to start over (objects already created are found again by their unique name).`,
-      );
-    }
+    const state = await readJsonFile(this.path, (value): value is State => typeof (value as State | null)?.steps === 'object', {
+      unreadable: 'Check its permissions, or pass --state with another path.',
+      invalid: `Restore it from ${this.backupPath} if that is intact, or move it away to start over (objects already created are found again by their unique name).`,
+    });
+    if (state === undefined) return emptyState(accountId);
     if (typeof state.version !== 'number' || state.version > STATE_VERSION) {
       throw new OnboardError(
         'state',
@@ -136,7 +118,7 @@ export class StateStore {
     // The lock appears with its holder already written (link of a finished temp file), so no other
     // run can read it half-made and take it for a stale one.
     const temp = `${this.lockPath}.${process.pid}.tmp`;
-    await writeFile(temp, JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() }), { mode: 0o600 });
+    await writeFile(temp, JSON.stringify({ pid: process.pid, startedAt: this.#now().toISOString() }), { mode: 0o600 });
     try {
       for (let attempt = 0; attempt < 2; attempt++) {
         try {
@@ -176,6 +158,32 @@ export class StateStore {
       return undefined;
     }
   }
+}
+
+/**
+ * A JSON file this tool wrote: undefined when it does not exist, an error with `hints` when it cannot
+ * be read or is not the expected shape (the file is left untouched either way).
+ */
+export async function readJsonFile<T>(
+  path: string,
+  isValid: (value: unknown) => value is T,
+  hints: { unreadable: string; invalid: string },
+): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new OnboardError('state', `Cannot read the state file ${path}: ${(error as Error).message}.`, hints.unreadable);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  if (!isValid(value)) throw new OnboardError('state', `The state file ${path} is not valid JSON state; it was left untouched.`, hints.invalid);
+  return value;
 }
 
 /** Pretty JSON written to a temp file and renamed into place, mode 0600: a crash leaves the old file or the new one. */

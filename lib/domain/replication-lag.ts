@@ -1,7 +1,8 @@
 import { ApiError } from '../core/errors.ts';
 
 /*
- * The replication-lag failures Entra ID and ARM document (design.md §3). Each returns the reason to
+ * The replication-lag failures Entra ID and ARM document (Graph docs concepts/known-issues.md;
+ * azure-docs role-based-access-control/troubleshooting.md). Each returns the reason to
  * show while retrying, or undefined when the error is not lag and must not be retried.
  */
 
@@ -33,7 +34,8 @@ export function principalNotFound(error: unknown): string | undefined {
 
 /**
  * Spot validates the credentials by signing in with them; a secret Entra ID has not propagated yet is
- * refused with Entra's AADSTS7000215 "Invalid client secret" text (undocumented by Spot; design.md §3).
+ * refused with Entra's AADSTS7000215 "Invalid client secret" text (undocumented by Spot; a new secret takes seconds to be
+ * accepted: microsoftgraph/microsoft-graph-docs issue #17966).
  */
 export function secretNotPropagated(error: unknown): string | undefined {
   return error instanceof ApiError && error.api === 'spot' && error.status === 400 && /AADSTS7000215|invalid client secret/i.test(error.message)

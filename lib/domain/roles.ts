@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { CustomRole } from '../clients/arm.ts';
-import { GUID } from '../config/config.ts';
 import type { Context } from '../core/context.ts';
 import { ApiError, OnboardError } from '../core/errors.ts';
+import { GUID } from './ids.ts';
 import { SPOT_MINIMAL_ACTIONS } from './spot-minimal-role.ts';
 
 /** Built-in Contributor (Azure built-in roles reference). */

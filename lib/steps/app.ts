@@ -3,7 +3,7 @@ import { appNameFor, uniqueNameFor } from '../domain/applications.ts';
 import type { Step } from './step.ts';
 
 /** Find-or-create the Entra ID application, keyed on uniqueName, never on the display name. */
-export const app: Step = {
+export const app: Step<'app'> = {
   id: 'app',
   title: 'Register the Entra ID application',
   async plan(ctx) {

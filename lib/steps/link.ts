@@ -3,7 +3,7 @@ import { handToSpot } from './shared.ts';
 import { need, type Step } from './step.ts';
 
 /** Hand the four values and the expiry to Spot, read them back, remove this tool's other secrets, forget the value. */
-export const link: Step = {
+export const link: Step<'link'> = {
   id: 'link',
   title: 'Link the Spot account to the subscription',
   async plan(ctx) {

@@ -11,7 +11,7 @@ import type { Step } from './step.ts';
  * Read-only checks, in the order a user would fix them: Spot token and account, Azure sign-in, the
  * subscription, the right to assign roles on it. Nothing is created until all of them pass.
  */
-export const preflight: Step = {
+export const preflight: Step<'preflight'> = {
   id: 'preflight',
   title: 'Check the Spot token, Azure sign-in and the subscription',
   always: true,

@@ -3,9 +3,17 @@ import { ownRoleAssignment } from '../domain/role-assignments.ts';
 import type { Step } from './step.ts';
 
 /** Removes the role assignment this tool made on the subscription, by its id; nothing else. */
-export const removeRole: Step = {
+export const removeRole: Step<'remove-role'> = {
   id: 'remove-role',
   title: 'Remove the role assignment',
+  async plan(ctx) {
+    const own = await ownRoleAssignment(ctx.clients.arm, ctx.outputs);
+    if (!own) return { action: 'keep', detail: 'no role assignment: none was created by this tool' };
+    return {
+      action: 'remove',
+      detail: `role assignment ${own.id} (${ctx.outputs.roleName ?? 'Contributor'} for service principal ${ctx.outputs.servicePrincipalId})`,
+    };
+  },
   async run(ctx) {
     const own = await ownRoleAssignment(ctx.clients.arm, ctx.outputs);
     if (!own) {

@@ -2,9 +2,12 @@ import { ApiError } from '../core/errors.ts';
 import type { Step } from './step.ts';
 
 /** Deletes the Spot account itself (only with --delete-spot-account). */
-export const removeSpotAccount: Step = {
+export const removeSpotAccount: Step<'remove-spot-account'> = {
   id: 'remove-spot-account',
   title: 'Delete the Spot account',
+  async plan(ctx) {
+    return { action: 'remove', detail: `the Spot account ${ctx.accountId} itself` };
+  },
   async run(ctx) {
     const spot = await ctx.clients.spot();
     try {

@@ -3,10 +3,10 @@ import { retryOnLag } from '../core/retry.ts';
 import { principalNotFound } from '../domain/replication-lag.ts';
 import { roleAssignmentName, sameRole } from '../domain/role-assignments.ts';
 import { createRoleDefinitionIfMissing, resolveRoleDefinition } from '../domain/roles.ts';
-import { need, type Step, type StepResult } from './step.ts';
+import { need, type Step } from './step.ts';
 
 /** Grant the service principal the chosen role (Contributor unless --role says otherwise) on the subscription. */
-export const role: Step = {
+export const role: Step<'role'> = {
   id: 'role',
   title: 'Assign the role on the subscription',
   async plan(ctx) {
@@ -21,7 +21,7 @@ export const role: Step = {
     const first = chosen.toCreate ? ` (after creating the custom role "${chosen.roleName}")` : '';
     return { action: 'create', detail: `assign ${chosen.roleName} on ${scope}${first}` };
   },
-  async run(ctx): Promise<StepResult> {
+  async run(ctx) {
     const arm = await ctx.clients.arm();
     const subscriptionId = need(ctx, 'subscriptionId');
     const principalId = need(ctx, 'servicePrincipalId');

@@ -5,7 +5,7 @@ import type { Step } from './step.ts';
  * Adds the rotation's new client secret and holds its value in the state until Spot has it. A crash
  * before the answer is recorded leaves a secret nobody saw; rotate-remove-old removes it with the old one.
  */
-export const rotateAddSecret: Step = {
+export const rotateAddSecret: Step<'rotate-add-secret'> = {
   id: 'rotate-add-secret',
   title: 'Add a new client secret',
   isDone: heldUntilLinked('rotate-add-secret', 'rotate-link'),

@@ -2,7 +2,7 @@ import { handToSpot } from './shared.ts';
 import { need, type Step } from './step.ts';
 
 /** Hands the new secret to Spot and reads it back; from then on it is the link's secret and the value is forgotten. */
-export const rotateLink: Step = {
+export const rotateLink: Step<'rotate-link'> = {
   id: 'rotate-link',
   title: 'Give Spot the new client secret',
   async run(ctx) {

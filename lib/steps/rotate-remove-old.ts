@@ -5,7 +5,7 @@ import { need, type Step } from './step.ts';
  * Removes every secret this tool added except the one Spot now holds: the superseded one, and any
  * whose creation answer an interrupted run lost. Runs only after rotate-link, so Spot never holds a removed secret.
  */
-export const rotateRemoveOld: Step = {
+export const rotateRemoveOld: Step<'rotate-remove-old'> = {
   id: 'rotate-remove-old',
   title: 'Remove the old client secret',
   async run(ctx) {

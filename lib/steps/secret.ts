@@ -8,7 +8,7 @@ import type { Step } from './step.ts';
  * had in fact carried out), so any extra secret is left to the link step, which removes every secret
  * of this tool but the linked one.
  */
-export const secret: Step = {
+export const secret: Step<'secret'> = {
   id: 'secret',
   title: 'Add a client secret',
   async plan(ctx) {

@@ -3,7 +3,7 @@ import { applicationNotReplicated } from '../domain/replication-lag.ts';
 import { need, type Step } from './step.ts';
 
 /** Find-or-create the application's service principal: the identity that holds the role. */
-export const servicePrincipal: Step = {
+export const servicePrincipal: Step<'service-principal'> = {
   id: 'service-principal',
   title: 'Create the service principal',
   async plan(ctx) {

@@ -3,7 +3,6 @@ import type { LinkedCredentials } from '../clients/spot.ts';
 import type { Context } from '../core/context.ts';
 import { ApiError, OnboardError } from '../core/errors.ts';
 import { retryOnLag } from '../core/retry.ts';
-import type { State } from '../core/state.ts';
 import { SECRET_DISPLAY_NAME, secretEndDate } from '../domain/client-secrets.ts';
 import { newObjectNotFound, secretNotPropagated } from '../domain/replication-lag.ts';
 import { need, type StepId } from './step.ts';
@@ -14,8 +13,8 @@ import { need, type StepId } from './step.ts';
  * A step that adds a secret is done once recorded while its value is still held, or once `linkStepId`
  * gave it to Spot; a recorded secret whose value is gone (and never reached Spot) is useless, so add another.
  */
-export function heldUntilLinked(stepId: StepId, linkStepId: StepId): (state: State) => boolean {
-  return (state) => state.steps[stepId] !== undefined && (state.secret !== undefined || state.steps[linkStepId] !== undefined);
+export function heldUntilLinked(stepId: StepId, linkStepId: StepId): (ctx: Context) => boolean {
+  return ({ state }) => state.steps[stepId] !== undefined && (state.secret !== undefined || state.steps[linkStepId] !== undefined);
 }
 
 /**
@@ -44,7 +43,8 @@ async function addOwnSecret(ctx: Context, stepId: string, applicationObjectId: s
   return created;
 }
 
-/** Tenant app-management policies refuse long-lived or any password credentials (design.md §3). */
+/** Tenant app-management policies refuse long-lived or any password credentials (Graph
+ * api-reference/v1.0/resources/tenantappmanagementpolicy.md). */
 function explainPolicy(error: unknown, months: number): unknown {
   if (!(error instanceof ApiError && error.api === 'graph' && error.status === 400)) return error;
   if (error.code === 'CredentialInvalidLifetimeAsPerAppPolicy' || /lifetime/i.test(error.message)) {

@@ -2,7 +2,7 @@ import { OnboardError } from '../core/errors.ts';
 import { need, type Step } from './step.ts';
 
 /** Records the subscription preflight checked, and that it belongs to the tenant the app is created in. */
-export const subscription: Step = {
+export const subscription: Step<'subscription'> = {
   id: 'subscription',
   title: 'Choose the subscription',
   readOnly: true,

@@ -2,7 +2,7 @@ import { assertSameTenant } from '../core/state.ts';
 import type { Step } from './step.ts';
 
 /** The directory the app will live in: the signed-in identity's own tenant. */
-export const tenant: Step = {
+export const tenant: Step<'tenant'> = {
   id: 'tenant',
   title: 'Read the Entra ID tenant',
   readOnly: true,

@@ -1,13 +1,13 @@
-import type { Subscription } from '../clients/arm.ts';
-import { type Clients, createClients } from '../clients/clients.ts';
-import { checkSignIn } from '../clients/credential.ts';
-import type { SpotAccount } from '../clients/spot.ts';
-import type { Config } from '../config/config.ts';
-import { OnboardError } from '../core/errors.ts';
-import { abortableSleep } from '../core/interrupt.ts';
-import type { Redactor } from '../core/redact.ts';
-import type { Reporter } from '../core/reporter.ts';
-import { accountNameFor, listSpotAccounts } from '../domain/spot-accounts.ts';
+import type { Subscription } from '../../clients/arm.ts';
+import { type Clients, createClients } from '../../clients/clients.ts';
+import { checkSignIn } from '../../clients/credential.ts';
+import type { SpotAccount } from '../../clients/spot.ts';
+import type { Config } from '../../config/config.ts';
+import { OnboardError } from '../../core/errors.ts';
+import { abortableSleep } from '../../core/interrupt.ts';
+import type { Redactor } from '../../core/redact.ts';
+import type { Reporter } from '../../core/reporter.ts';
+import { accountNameFor, listSpotAccounts } from '../../domain/spot-accounts.ts';
 
 /** Beyond this many subscriptions the list is filtered by typing rather than scrolled. */
 const FILTER_FROM = 8;
@@ -168,4 +168,14 @@ async function chooseSubscription(config: Config, clients: Clients, io: { report
           context,
         ),
   );
+}
+
+/** The guided run's last question before any change; `createdAccount` is what was changed already, if anything. */
+export async function confirmOrCancel(prompts: PromptContext, createdAccount: SpotAccount | undefined): Promise<void> {
+  const changed = createdAccount
+    ? `only Spot account ${createdAccount.accountId} "${createdAccount.name}" was created; choosing "Create a new Spot account" again reuses it.`
+    : 'nothing was changed.';
+  if (!(await prompting(prompts, (p, context) => p.confirm({ message: 'Go ahead?', default: true }, context), changed))) {
+    throw new OnboardError('interrupted', `Cancelled; ${changed}`, 'Run the command again when you are ready.');
+  }
 }

@@ -1,19 +1,19 @@
-import type { Config } from '../config/config.ts';
-import { OnboardError } from '../core/errors.ts';
-import { type PlanEntry, planSteps, runSteps } from '../core/runner.ts';
-import { type SessionDeps, withSession } from '../core/session.ts';
-import type { State } from '../core/state.ts';
-import { app } from '../steps/app.ts';
-import { link } from '../steps/link.ts';
-import { preflight } from '../steps/preflight.ts';
-import { role } from '../steps/role.ts';
-import { secret } from '../steps/secret.ts';
-import { servicePrincipal } from '../steps/service-principal.ts';
-import type { Step } from '../steps/step.ts';
-import { subscription } from '../steps/subscription.ts';
-import { tenant } from '../steps/tenant.ts';
+import type { Config } from '../../config/config.ts';
+import { OnboardError } from '../../core/errors.ts';
+import { type PlanEntry, planSteps, runSteps } from '../../core/runner.ts';
+import { type SessionDeps, withSession } from '../../core/session.ts';
+import type { State } from '../../core/state.ts';
+import { app } from '../../steps/app.ts';
+import { link } from '../../steps/link.ts';
+import { preflight } from '../../steps/preflight.ts';
+import { role } from '../../steps/role.ts';
+import { secret } from '../../steps/secret.ts';
+import { servicePrincipal } from '../../steps/service-principal.ts';
+import type { AnyStep } from '../../steps/step.ts';
+import { subscription } from '../../steps/subscription.ts';
+import { tenant } from '../../steps/tenant.ts';
 
-export const PROVISION_STEPS: Step[] = [preflight, tenant, subscription, app, servicePrincipal, secret, role, link];
+export const PROVISION_STEPS: AnyStep[] = [preflight, tenant, subscription, app, servicePrincipal, secret, role, link];
 
 /** What a finished onboarding made; the fields of `--json`. Never the secret. */
 export interface ProvisionResult {

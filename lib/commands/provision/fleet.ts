@@ -1,20 +1,19 @@
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import type { ArmApi, Subscription } from '../clients/arm.ts';
-import { type Clients, createClients } from '../clients/clients.ts';
-import { checkSignIn } from '../clients/credential.ts';
-import type { GraphApi } from '../clients/graph.ts';
-import type { SpotAccount, SpotApi } from '../clients/spot.ts';
-import { type Config, statePathFor } from '../config/config.ts';
-import { mapConcurrently } from '../core/concurrency.ts';
-import { describeFailure, OnboardError } from '../core/errors.ts';
-import { abortableSleep } from '../core/interrupt.ts';
-import { once } from '../core/once.ts';
-import type { Reporter } from '../core/reporter.ts';
-import type { SessionDeps } from '../core/session.ts';
-import { StateStore, writeJsonAtomic } from '../core/state.ts';
-import { accountNameFor, listSpotAccounts } from '../domain/spot-accounts.ts';
-import { provision } from './provision.ts';
+import { join } from 'node:path';
+import type { ArmApi, Subscription } from '../../clients/arm.ts';
+import { type Clients, createClients } from '../../clients/clients.ts';
+import { checkSignIn } from '../../clients/credential.ts';
+import type { GraphApi } from '../../clients/graph.ts';
+import type { SpotAccount, SpotApi } from '../../clients/spot.ts';
+import { type Config, stateDirOf, statePathFor } from '../../config/config.ts';
+import { mapConcurrently } from '../../core/concurrency.ts';
+import { describeFailure, OnboardError } from '../../core/errors.ts';
+import { abortableSleep } from '../../core/interrupt.ts';
+import { once } from '../../core/once.ts';
+import type { Reporter } from '../../core/reporter.ts';
+import type { SessionDeps } from '../../core/session.ts';
+import { readJsonFile, StateStore, writeJsonAtomic } from '../../core/state.ts';
+import { accountNameFor, listSpotAccounts } from '../../domain/spot-accounts.ts';
+import { provision } from './run.ts';
 
 export type FleetStatus = 'linked' | 'already linked' | 'failed' | 'not run';
 
@@ -56,8 +55,9 @@ interface Target {
  */
 export async function provisionFleet(config: Config, deps: SessionDeps): Promise<FleetResult> {
   const clients = deps.clients ?? createClients(config, { sleep: deps.sleep ?? abortableSleep(deps.signal), report: deps.report });
-  const fleetPath = resolve(config.cwd, '.spot-azure-onboard', 'fleet.json');
-  const lock = new StateStore(fleetPath);
+  const fleetPath = join(stateDirOf(config), 'fleet.json');
+  const now = deps.now ?? (() => new Date());
+  const lock = new StateStore(fleetPath, now);
   await lock.lock();
   try {
     const [accounts, subscriptions] = await Promise.all([
@@ -69,7 +69,7 @@ export async function provisionFleet(config: Config, deps: SessionDeps): Promise
     ]);
     const targets = chooseTargets(config, subscriptions);
     const fleetState = await loadFleetState(fleetPath);
-    const accountFor = accountFinder(config, clients, accounts, fleetState, fleetPath);
+    const accountFor = accountFinder(config, clients, accounts, { state: fleetState, path: fleetPath, now });
     const shared = sharedReads(clients, accounts, subscriptions);
 
     const rows = await mapConcurrently(targets, config.concurrency, async (target): Promise<FleetRow> => {
@@ -137,19 +137,19 @@ function chooseTargets(config: Config, subscriptions: Subscription[]): Target[] 
  * when credentials are linked), else the one this tool created for it earlier (recorded in fleet.json),
  * else one already named for it; else, with --create-accounts, a new one, recorded before anything else.
  */
-function accountFinder(config: Config, clients: Clients, accounts: SpotAccount[], fleetState: FleetState, fleetPath: string) {
+function accountFinder(config: Config, clients: Clients, accounts: SpotAccount[], fleet: { state: FleetState; path: string; now: () => Date }) {
   let saving = Promise.resolve();
   // One writer at a time: the tasks run concurrently, the file is rewritten whole.
   const record = (subscriptionId: string, account: SpotAccount) => {
-    fleetState.createdAccounts[subscriptionId] = { accountId: account.accountId, name: account.name, at: new Date().toISOString() };
-    saving = saving.then(() => writeJsonAtomic(fleetPath, fleetState));
+    fleet.state.createdAccounts[subscriptionId] = { accountId: account.accountId, name: account.name, at: fleet.now().toISOString() };
+    saving = saving.then(() => writeJsonAtomic(fleet.path, fleet.state));
     return saving;
   };
   return async (target: Target, report: Reporter): Promise<{ accountId: string; created: boolean }> => {
     const id = target.subscriptionId.toLowerCase();
     const linked = accounts.find((a) => a.providerExternalId?.toLowerCase() === id);
     if (linked) return { accountId: linked.accountId, created: false };
-    const recorded = fleetState.createdAccounts[target.subscriptionId];
+    const recorded = fleet.state.createdAccounts[target.subscriptionId];
     if (recorded && accounts.some((a) => a.accountId === recorded.accountId)) return { accountId: recorded.accountId, created: false };
     const name = accountNameFor(target);
     // An account created by a run that stopped before recording it: found by its name.
@@ -218,24 +218,13 @@ async function isLinked(config: Config, accountId: string): Promise<boolean> {
 }
 
 async function loadFleetState(path: string): Promise<FleetState> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, createdAccounts: {} };
-    throw error;
-  }
-  try {
-    const state = JSON.parse(text) as FleetState;
-    if (typeof state.createdAccounts !== 'object' || state.createdAccounts === null) throw new Error('no createdAccounts');
-    return state;
-  } catch {
-    throw new OnboardError(
-      'state',
-      `${path} is not valid fleet state; it was left untouched.`,
-      'It records the Spot accounts created for subscriptions. Restore it, or move it away: accounts already created are then found by their name.',
-    );
-  }
+  const isFleetState = (value: unknown): value is FleetState =>
+    typeof (value as FleetState | null)?.createdAccounts === 'object' && (value as FleetState).createdAccounts !== null;
+  const state = await readJsonFile(path, isFleetState, {
+    unreadable: 'Check its permissions, or move it away: accounts already created are then found by their name.',
+    invalid: 'It records the Spot accounts created for subscriptions. Restore it, or move it away: accounts already created are then found by their name.',
+  });
+  return state ?? { version: 1, createdAccounts: {} };
 }
 
 /** Exit 1 when any subscription failed, 130 when interrupted; the table has been printed by then. */
