@@ -27,13 +27,14 @@ test('writes versioned JSON with mode 0600 and leaves no temp file', async () =>
   assert.equal(await store.load('act-1234abcd'), state);
 });
 
-test('the backup never keeps the client secret', async () => {
+test('a state file of an older version that held a client secret: it is never read back, and no file keeps it', async () => {
   const store = fresh();
-  const state = emptyState('act-1234abcd');
-  state.secret = { keyId: 'k', value: 'very-secret-value' };
+  await store.save(emptyState('act-1234abcd'));
+  writeFileSync(store.path, JSON.stringify({ ...emptyState('act-1234abcd'), secret: { keyId: 'k', value: 'very-secret-value' } }));
+  const state = await store.load('act-1234abcd');
+  assert.not.ok('secret' in state);
   await store.save(state);
-  await store.save(state);
-  assert.ok(readFileSync(store.path, 'utf8').includes('very-secret-value'));
+  assert.not.ok(readFileSync(store.path, 'utf8').includes('very-secret-value'));
   assert.not.ok(readFileSync(store.backupPath, 'utf8').includes('very-secret-value'));
 });
 

@@ -142,10 +142,10 @@ test('role: the same assignment twice is one assignment; a hand-made one counts 
 test('secret and link: one secret, linked, then dropped from the state; a lost secret is removed after linking', async () => {
   const ctx = contextFor(emulator);
   await upTo(secret, ctx);
-  assert.ok(ctx.state.secret?.value);
+  assert.ok(ctx.heldSecret?.value);
   await run(role, ctx);
   await run(link, ctx);
-  assert.is(ctx.state.secret, undefined);
+  assert.is(ctx.heldSecret, undefined);
   const application = emulator.store.appById(ctx.outputs.applicationObjectId!)!;
   const linked = emulator.store.spot.credentials.get(ctx.accountId)!;
   assert.is(linked.clientSecret, application.passwordCredentials.find((p) => p.keyId === ctx.outputs.secretKeyId)!.secretText);

@@ -70,9 +70,8 @@ export async function deprovision(config: Config, deps: DeprovisionDeps): Promis
     } else {
       ctx.report.info(`Everything ${store.path} records was already removed on ${state.deprovisioned ?? 'an earlier run'}.`);
     }
-    // Nothing the file still holds may outlive the app: a held secret (interrupted provision or rotation) goes too.
-    if (!state.deprovisioned || state.secret || state.rotation) {
-      delete state.secret;
+    // An interrupted rotation has nothing left to finish once the app is gone.
+    if (!state.deprovisioned || state.rotation) {
       delete state.rotation;
       state.deprovisioned ??= ctx.now().toISOString();
       await store.save(state);

@@ -13,6 +13,12 @@ export interface Context {
   state: State;
   /** Non-secret outputs of the steps so far, keyed by output name. */
   outputs: Outputs;
+  /**
+   * The client secret from addPassword until Spot has accepted it: in memory only, never in the state
+   * or any other file. A run that stops in between leaves nobody holding it; the next run adds a fresh
+   * one and the link step removes the lost one.
+   */
+  heldSecret?: { keyId: string; value: string };
   clients: Clients;
   report: Reporter;
   redactor: Redactor;

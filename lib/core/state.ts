@@ -5,19 +5,12 @@ import { OnboardError } from './errors.ts';
 
 export const STATE_VERSION = 1;
 
-/** The client secret, held only between the `secret` and `link` steps. */
-export interface HeldSecret {
-  keyId: string;
-  value: string;
-}
-
 export interface State {
   version: number;
   accountId: string;
   tenantId?: string;
   subscriptionId?: string;
   steps: StepRecords;
-  secret?: HeldSecret;
   /** A secret rotation in progress (rotate-secret.ts); cleared when it finishes. */
   rotation?: Rotation;
   /** When deprovision.ts removed what this file records; provision refuses such a file. */
@@ -76,6 +69,8 @@ export class StateStore {
       invalid: `Restore it from ${this.backupPath} if that is intact, or move it away to start over (objects already created are found again by their unique name).`,
     });
     if (state === undefined) return emptyState(accountId);
+    // Versions before 0.2 held the new client secret here until Spot had it; it is never read back.
+    delete (state as { secret?: unknown }).secret;
     if (typeof state.version !== 'number' || state.version > STATE_VERSION) {
       throw new OnboardError(
         'state',
@@ -107,7 +102,7 @@ export class StateStore {
     } catch {
       return;
     }
-    delete previous.secret;
+    delete (previous as { secret?: unknown }).secret;
     await rm(this.backupPath, { force: true });
     await writeFile(this.backupPath, `${JSON.stringify(previous, null, 2)}\n`, { mode: 0o600 });
   }

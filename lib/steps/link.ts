@@ -14,14 +14,14 @@ export const link: Step<'link'> = {
       : { action: 'create', detail: what };
   },
   async run(ctx) {
-    const held = ctx.state.secret;
+    const held = ctx.heldSecret;
     if (!held) throw new Error('internal: the link step ran without a held client secret');
     const expected = await handToSpot(ctx, this.id, held.value, need(ctx, 'secretExpiresAt'));
 
     // Every other secret of this tool is one nobody holds: lost in a crash, resent by a retry, or left
     // by an earlier run whose state is gone. One read finds them all, whatever happened.
     const removed = await removeOwnSecretsExcept(await ctx.clients.graph(), need(ctx, 'applicationObjectId'), held.keyId);
-    delete ctx.state.secret;
+    delete ctx.heldSecret;
     return {
       outputs: { linkedAt: ctx.now().toISOString() },
       summary: `Spot account ${ctx.accountId} now uses appId ${expected.clientId}${removed.length ? `; removed ${removed.length} unused secret(s) this tool had added before` : ''}`,

@@ -14,7 +14,7 @@ import { need, type StepId } from './step.ts';
  * gave it to Spot; a recorded secret whose value is gone (and never reached Spot) is useless, so add another.
  */
 export function heldUntilLinked(stepId: StepId, linkStepId: StepId): (ctx: Context) => boolean {
-  return ({ state }) => state.steps[stepId] !== undefined && (state.secret !== undefined || state.steps[linkStepId] !== undefined);
+  return ({ state, heldSecret }) => state.steps[stepId] !== undefined && (heldSecret !== undefined || state.steps[linkStepId] !== undefined);
 }
 
 /**
@@ -23,7 +23,7 @@ export function heldUntilLinked(stepId: StepId, linkStepId: StepId): (ctx: Conte
  */
 export async function addHeldSecret(ctx: Context, stepId: string): Promise<NewPassword> {
   const created = await addOwnSecret(ctx, stepId, need(ctx, 'applicationObjectId'));
-  ctx.state.secret = { keyId: created.keyId, value: created.secretText };
+  ctx.heldSecret = { keyId: created.keyId, value: created.secretText };
   return created;
 }
 
