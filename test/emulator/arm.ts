@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { ApiHandler, ApiRequest, ApiResponse, Context } from './http.ts';
-import { header, isGuid, isRecord, parseFilter, safeDecode, str } from './http.ts';
+import { header, isGuid, isRecord, lagging, parseFilter, safeDecode, str } from './http.ts';
 import { authenticate } from './identity.ts';
 import type { IssuedToken, Permission, RoleAssignment, RoleDefinition, Subscription } from './store.ts';
 import { permits, roleDefinitionPath, roleGuidOf, scopeCovers } from './store.ts';
@@ -258,7 +258,7 @@ function putAssignment(call: Call, scope: string, subscription: Subscription, na
   const sp = store.spById(principalId);
   const principalType = str(props?.['principalType']);
   // Azure RBAC troubleshooting: a principal created moments ago may not have replicated to ARM yet.
-  if (!sp || ctx.now() - sp.createdAt < ctx.lag.principalMs) {
+  if (!sp || lagging(ctx, 'principal', sp.id, sp.createdAt)) {
     return armError(
       400,
       'PrincipalNotFound',

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { ApiHandler, ApiRequest, ApiResponse, Context } from './http.ts';
-import { header, isRecord, parseFilter, safeDecode, str } from './http.ts';
+import { header, isRecord, lagging, parseFilter, safeDecode, str } from './http.ts';
 import { authenticate } from './identity.ts';
 import type { App, Password, ServicePrincipal } from './store.ts';
 
@@ -105,10 +105,6 @@ function context(ctx: Context, fragment: string): string {
 
 function entity(ctx: Context, set: string, json: Record<string, unknown>, status = 200): ApiResponse {
   return { status, body: { '@odata.context': context(ctx, `${set}/$entity`), ...json } };
-}
-
-function young(ctx: Context, createdAt: number, lagMs: number): boolean {
-  return ctx.now() - createdAt < lagMs;
 }
 
 type Key = { kind: 'id'; value: string } | { kind: 'alt'; name: string; value: string };
@@ -262,13 +258,13 @@ function applications(req: ApiRequest, ctx: Context, key: Key | undefined, actio
   if (action) {
     if (req.method !== 'POST') return methodNotAllowed();
     if (action !== 'addPassword' && action !== 'removePassword') return badSegment(action);
-    // Replication lag (design.md §3): a just-created app is not yet visible to addPassword.
-    if (!app || young(ctx, app.createdAt, ctx.lag.appMs)) return notFound(keyText(key));
+    // Replication lag: an object created moments ago answers 404 by id (microsoftgraph/msgraph-sdk-java#2575).
+    if (!app || lagging(ctx, 'app', app.id, app.createdAt)) return notFound(keyText(key));
     return action === 'addPassword' ? addPassword(ctx, app, body) : removePassword(app, body);
   }
   switch (req.method) {
     case 'GET':
-      if (!app || (key.kind === 'id' && young(ctx, app.createdAt, ctx.lag.appMs))) return notFound(keyText(key));
+      if (!app || (key.kind === 'id' && lagging(ctx, 'app', app.id, app.createdAt))) return notFound(keyText(key));
       return entity(ctx, 'applications', appJson(app, ctx));
     case 'PATCH': {
       if (app) {
@@ -298,14 +294,14 @@ function createSp(ctx: Context, appId: string | undefined, body: Record<string, 
   const app = appId === undefined ? undefined : store.appByAppId(appId);
   if (!appId) return graphError(400, 'Request_BadRequest', "Property 'appId' is required.");
   // hashicorp/terraform-provider-azuread service_principal_resource.go retries both of these while the app replicates.
-  if (app && young(ctx, app.createdAt, ctx.lag.spLocalTenantMs)) {
+  if (app && lagging(ctx, 'spLocalTenant', app.id, app.createdAt)) {
     return graphError(
       403,
       'Authorization_RequestDenied',
       'When using this permission, the backing application of the service principal being created must in the local tenant',
     );
   }
-  if (!app || young(ctx, app.createdAt, ctx.lag.spNoBackingAppMs)) {
+  if (!app || lagging(ctx, 'spNoBackingApp', app.id, app.createdAt)) {
     return graphError(400, 'Request_BadRequest', `The appId '${appId}' of the service principal does not reference a valid application object.`, [
       {
         code: 'NoBackingApplicationObject',

@@ -3,18 +3,48 @@ import type { Store } from './store.ts';
 
 export type Api = 'identity' | 'graph' | 'arm' | 'spot';
 
+/**
+ * Replication lag, two ways per kind: `…Ms`, a window from the object's creation (wall clock), and
+ * `…Refusals`, the number of requests of that kind refused for each new object (deterministic). A
+ * request is refused while either one holds, with the same documented error.
+ */
 export interface LagSettings {
   /** After an app is created: GET /applications/{id}, addPassword and removePassword answer 404. */
   appMs: number;
+  /** Per app: the first N of GET /applications/{id}, addPassword and removePassword answer 404. */
+  appRefusals: number;
   /** After an app is created: creating its service principal answers 400 NoBackingApplicationObject. */
   spNoBackingAppMs: number;
+  /** Per app: the first N attempts to create its service principal answer 400 NoBackingApplicationObject. */
+  spNoBackingAppRefusals: number;
   /** After an app is created: creating its service principal answers 403 "…must in the local tenant". */
   spLocalTenantMs: number;
+  /** Per app: the first N attempts to create its service principal answer 403 "…must in the local tenant". */
+  spLocalTenantRefusals: number;
   /** After a service principal is created: assigning it a role answers 400 PrincipalNotFound. */
   principalMs: number;
+  /** Per service principal: the first N role assignments to it answer 400 PrincipalNotFound. */
+  principalRefusals: number;
   /** After a password is added: the token endpoint and Spot reject it with AADSTS7000215. */
   secretAcceptMs: number;
+  /** Per password: the first N sign-ins with it (token endpoint or Spot) are rejected with AADSTS7000215. */
+  secretAcceptRefusals: number;
 }
+
+export type LagKind = 'app' | 'spNoBackingApp' | 'spLocalTenant' | 'principal' | 'secretAccept';
+
+export const NO_LAG: LagSettings = {
+  appMs: 0,
+  appRefusals: 0,
+  spNoBackingAppMs: 0,
+  spNoBackingAppRefusals: 0,
+  spLocalTenantMs: 0,
+  spLocalTenantRefusals: 0,
+  principalMs: 0,
+  principalRefusals: 0,
+  secretAcceptMs: 0,
+  secretAcceptRefusals: 0,
+};
 
 export interface Urls {
   identity: string;
@@ -44,8 +74,23 @@ export interface ApiResponse {
 export interface Context {
   store: Store;
   lag: LagSettings;
+  /** Count-based lag: refusals given so far, by `${kind}:${objectId}`. */
+  refusals: Map<string, number>;
   urls: Urls;
   now(): number;
+}
+
+/**
+ * Whether lag of `kind` still hides object `objectId` (created at `createdAt`) from this request.
+ * Answering yes through the count variant uses up one of that object's refusals.
+ */
+export function lagging(ctx: Context, kind: LagKind, objectId: string, createdAt: number): boolean {
+  if (ctx.now() - createdAt < ctx.lag[`${kind}Ms` as const]) return true;
+  const key = `${kind}:${objectId.toLowerCase()}`;
+  const refused = ctx.refusals.get(key) ?? 0;
+  if (refused >= ctx.lag[`${kind}Refusals` as const]) return false;
+  ctx.refusals.set(key, refused + 1);
+  return true;
 }
 
 export interface ApiHandler {

@@ -1,6 +1,6 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { ApiHandler, ApiRequest, ApiResponse, Context } from './http.ts';
-import { bearer, header, isRecord, str } from './http.ts';
+import { bearer, header, isRecord, lagging, str } from './http.ts';
 import type { IssuedToken, RefreshGrant } from './store.ts';
 
 const TOKEN_LIFETIME_S = 3600;
@@ -43,7 +43,7 @@ export function checkClientCredentials(ctx: Context, tenant: string, clientId: s
   const now = ctx.now();
   const password = app.passwordCredentials.find((p) => p.secretText === secret);
   // microsoft-graph-docs #17966: a new secret is rejected with AADSTS7000215 for seconds after addPassword.
-  if (!password || Date.parse(password.startDateTime) > now || now - password.createdAt < ctx.lag.secretAcceptMs) {
+  if (!password || Date.parse(password.startDateTime) > now || lagging(ctx, 'secretAccept', password.keyId, password.createdAt)) {
     return invalidSecret(clientId);
   }
   if (Date.parse(password.endDateTime) <= now) {

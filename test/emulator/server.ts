@@ -6,6 +6,7 @@ import { armApi } from './arm.ts';
 import { certPath, loadCert } from './cert.ts';
 import { graphApi } from './graph.ts';
 import type { Api, ApiHandler, ApiRequest, ApiResponse, Context, LagSettings, Urls } from './http.ts';
+import { NO_LAG } from './http.ts';
 import { identityApi } from './identity.ts';
 import { spotApi } from './spot.ts';
 import type { PasswordPolicy, RoleName, SpotAccount, Subscription, SubscriptionState } from './store.ts';
@@ -219,8 +220,8 @@ export async function startEmulator(options: Partial<EmulatorOptions> = {}): Pro
   const tls = loadCert();
   const servers = { identity: createServer(tls), graph: createServer(tls), arm: createServer(tls), spot: createServer(tls) } satisfies Record<Api, Server>;
   const urls: Urls = { identity: '', graph: '', arm: '', spot: '' };
-  const lag: LagSettings = { appMs: 0, spNoBackingAppMs: 0, spLocalTenantMs: 0, principalMs: 0, secretAcceptMs: 0, ...o.lag };
-  const ctx: Context = { store, lag, urls, now: o.now };
+  const lag: LagSettings = { ...NO_LAG, ...o.lag };
+  const ctx: Context = { store, lag, refusals: new Map(), urls, now: o.now };
 
   const rules: Array<FaultRule & { remaining: number }> = [];
   const hangs: Array<HangMatch & { resolve: (r: RequestRecord) => void }> = [];
@@ -296,7 +297,7 @@ export async function startEmulator(options: Partial<EmulatorOptions> = {}): Pro
   async function onRequest(api: Api, raw: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = raw.url ?? '/';
     const queryAt = url.indexOf('?');
-    // @azure/arm-authorization sends `//subscriptions/...` (design.md §6): collapse, never resolve against a base URL.
+    // @azure/arm-authorization sends `//subscriptions/...`: collapse, never resolve against a base URL.
     const pathname = (queryAt < 0 ? url : url.slice(0, queryAt)).replace(/\/{2,}/g, '/');
     const search = queryAt < 0 ? '' : url.slice(queryAt + 1);
     const method = (raw.method ?? 'GET').toUpperCase();
