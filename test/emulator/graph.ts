@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import type { ApiHandler, ApiRequest, ApiResponse, Context } from './http.ts';
 import { header, isRecord, lagging, parseFilter, safeDecode, str } from './http.ts';
 import { authenticate } from './identity.ts';
+import { passwordRefusal, policyJson } from './policy.ts';
 import type { App, Password, ServicePrincipal } from './store.ts';
 
 const DAY_MS = 86_400_000;
@@ -194,24 +195,26 @@ function createApp(ctx: Context, body: Record<string, unknown>, uniqueName: stri
   return entity(ctx, 'applications', appJson(app, ctx), 201);
 }
 
-function addPassword(ctx: Context, app: App, body: Record<string, unknown>): ApiResponse {
-  const policy = ctx.store.passwordPolicy;
-  if (policy.passwordsBlocked) {
-    return graphError(400, 'CredentialTypeNotAllowedAsPerAppPolicy', 'Credential type not allowed as per assigned policy.');
-  }
-  const input = isRecord(body['passwordCredential']) ? body['passwordCredential'] : {};
-  const now = ctx.now();
+/** The lifetime addPassword asks for: application-addpassword.md's defaults when a date is not given. */
+function lifetime(input: Record<string, unknown>, now: number): { start: number; end: number } | ApiResponse {
   const start = str(input['startDateTime']) !== undefined ? Date.parse(str(input['startDateTime']) ?? '') : now;
   const end = str(input['endDateTime']) !== undefined ? Date.parse(str(input['endDateTime']) ?? '') : start + DEFAULT_PASSWORD_LIFETIME_MS;
   if (Number.isNaN(start) || Number.isNaN(end)) {
     return graphError(400, 'Request_BadRequest', "Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.");
   }
-  if (end <= start) {
-    return graphError(400, 'Request_BadRequest', 'Key credential end date is invalid.');
-  }
-  if (policy.maxLifetimeDays !== undefined && end - start > policy.maxLifetimeDays * DAY_MS) {
-    return graphError(400, 'CredentialInvalidLifetimeAsPerAppPolicy', 'Credential lifetime exceeds the max value allowed as per assigned policy.');
-  }
+  if (end <= start) return graphError(400, 'Request_BadRequest', 'Key credential end date is invalid.');
+  return { start, end };
+}
+
+function addPassword(ctx: Context, app: App, body: Record<string, unknown>): ApiResponse {
+  const input = isRecord(body['passwordCredential']) ? body['passwordCredential'] : {};
+  const now = ctx.now();
+  const span = lifetime(input, now);
+  if ('status' in span) return span;
+  const { start, end } = span;
+  const { appManagementPolicy: policy } = ctx.store;
+  const refusal = passwordRefusal(policy, policy.applicationRestrictions, app.createdAt, start, end);
+  if (refusal) return graphError(400, refusal.code, refusal.message);
   const secretText = newSecretText();
   const password: Password = {
     keyId: randomUUID(),
@@ -388,6 +391,13 @@ function organization(req: ApiRequest, ctx: Context): ApiResponse {
   };
 }
 
+/** tenantappmanagementpolicy-get.md: needs Policy.Read.All; the answer is the policy even when it is off. */
+function defaultAppManagementPolicy(req: ApiRequest, ctx: Context): ApiResponse {
+  if (req.method !== 'GET') return methodNotAllowed();
+  if (!ctx.store.policyReadAllowed) return graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+  return { status: 200, body: policyJson(ctx.store.appManagementPolicy, ctx.urls.graph, ctx.store.tenant.id) };
+}
+
 // `applications(uniqueName='x')` may arrive percent-encoded (quotes, parens) or not; match on the decoded path.
 const ENTITY_PATH =
   /^\/(?:v1\.0|beta)\/(applications|servicePrincipals)(?:\((\w+)='((?:[^']|'')*)'\)|\('([^']*)'\)|\/([^/()]+))?(?:\/(?:microsoft\.graph\.)?(\w+))?\/?$/i;
@@ -399,6 +409,7 @@ export const graphApi: ApiHandler = {
     if (req.invalidBody) return invalidBody();
     const path = safeDecode(req.pathname);
     if (/^\/(?:v1\.0|beta)\/organization\/?$/i.test(path)) return organization(req, ctx);
+    if (/^\/(?:v1\.0|beta)\/policies\/defaultAppManagementPolicy\/?$/i.test(path)) return defaultAppManagementPolicy(req, ctx);
     const match = ENTITY_PATH.exec(path);
     if (!match?.[1]) {
       const segments = path.split('/').filter(Boolean);

@@ -8,12 +8,15 @@ import { graphApi } from './graph.ts';
 import type { Api, ApiHandler, ApiRequest, ApiResponse, Context, LagSettings, Urls } from './http.ts';
 import { NO_LAG } from './http.ts';
 import { identityApi } from './identity.ts';
+import type { TenantAppManagementPolicy } from './policy.ts';
+import { OPEN_POLICY } from './policy.ts';
 import { spotApi } from './spot.ts';
-import type { PasswordPolicy, RoleName, SpotAccount, Subscription, SubscriptionState } from './store.ts';
+import type { RoleName, SpotAccount, Subscription, SubscriptionState } from './store.ts';
 import { digits, hex, Store } from './store.ts';
 
 export { certPath, ensureCert, keyPath } from './cert.ts';
 export type { Api, LagSettings, Urls } from './http.ts';
+export type * from './policy.ts';
 export type * from './store.ts';
 export { BUILT_IN_ROLES, roleGuidOf, Store } from './store.ts';
 
@@ -40,7 +43,10 @@ export interface EmulatorOptions {
   spotToken: string;
   /** false: creating an application answers 403 Authorization_RequestDenied. */
   graphAppRegistrationAllowed: boolean;
-  passwordPolicy: PasswordPolicy;
+  /** The tenant's default app management policy, in Graph's shape; addPassword enforces it. Default: off. */
+  appManagementPolicy: TenantAppManagementPolicy;
+  /** false: the caller lacks Policy.Read.All, so GET /policies/defaultAppManagementPolicy answers 403. */
+  policyReadAllowed: boolean;
   lag: Partial<LagSettings>;
   latencyMs: number;
   /** Clock for createdAt, lag windows and expiry. */
@@ -172,7 +178,8 @@ function defaults(options: Partial<EmulatorOptions>): EmulatorOptions {
     accounts: 1,
     spotToken: randomBytes(32).toString('hex'),
     graphAppRegistrationAllowed: true,
-    passwordPolicy: {},
+    appManagementPolicy: OPEN_POLICY,
+    policyReadAllowed: true,
     lag: {},
     latencyMs: 0,
     now: Date.now,
@@ -190,7 +197,8 @@ function buildStore(o: EmulatorOptions): Store {
     now,
   });
   store.graphAppRegistrationAllowed = o.graphAppRegistrationAllowed;
-  store.passwordPolicy = { ...o.passwordPolicy };
+  store.appManagementPolicy = structuredClone(o.appManagementPolicy);
+  store.policyReadAllowed = o.policyReadAllowed;
   for (const seed of seedSubscriptions(o.subscriptions)) {
     const sub: Subscription = {
       subscriptionId: seed.subscriptionId ?? randomUUID(),

@@ -1,4 +1,5 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { OPEN_POLICY, type TenantAppManagementPolicy } from './policy.ts';
 
 export type RoleName = 'Owner' | 'Contributor' | 'Reader' | 'UserAccessAdministrator';
 export type SubscriptionState = 'Enabled' | 'Disabled' | 'Warned' | 'PastDue' | 'Deleted';
@@ -124,11 +125,6 @@ export interface RefreshGrant {
   principalId: string;
 }
 
-export interface PasswordPolicy {
-  maxLifetimeDays?: number;
-  passwordsBlocked?: boolean;
-}
-
 export const BUILT_IN_ROLES: Record<
   RoleName,
   { id: string; roleName: string; description: string; permission: Omit<Permission, 'dataActions' | 'notDataActions'> }
@@ -232,7 +228,9 @@ export class Store {
   deviceCodes: DeviceCode[] = [];
   refreshTokens = new Map<string, RefreshGrant>();
   graphAppRegistrationAllowed = true;
-  passwordPolicy: PasswordPolicy = {};
+  /** Whether the caller holds Policy.Read.All: without it, reading the app management policy answers 403. */
+  policyReadAllowed = true;
+  appManagementPolicy: TenantAppManagementPolicy = { ...OPEN_POLICY };
   spot: { token: string; accounts: SpotAccount[]; credentials: Map<string, SpotCredentials> };
 
   constructor(init: { tenantId: string; tenantDisplayName: string; caller: Caller; spotToken: string; now: number }) {
