@@ -109,4 +109,88 @@ test('addPassword enforces the policy: lifetime, addition, state, and apps creat
   });
 });
 
+test('notes, tags and servicePrincipalLockConfiguration: set by upsert and PATCH, read back with $select', async () => {
+  await withEmulator({}, async (e) => {
+    const lock = {
+      isEnabled: true,
+      allProperties: false,
+      credentialsWithUsageVerify: true,
+      credentialsWithUsageSign: false,
+      identifierUris: false,
+      tokenEncryptionKeyId: true,
+    };
+    const upsert = await graph(
+      e,
+      'PATCH',
+      "/applications(uniqueName='fields')",
+      { displayName: 'fields', notes: 'made by a test', tags: ['a', 'b'], servicePrincipalLockConfiguration: lock },
+      { Prefer: 'create-if-missing' },
+    );
+    assert.is(upsert.status, 201, JSON.stringify(upsert.body));
+    const id = String(upsert.body['id']);
+    const read = await graph(e, 'GET', `/applications/${id}?$select=notes,tags,servicePrincipalLockConfiguration`);
+    assert.equal(read.body, {
+      '@odata.context': `${e.urls.graph}/v1.0/$metadata#applications/$entity`,
+      notes: 'made by a test',
+      tags: ['a', 'b'],
+      servicePrincipalLockConfiguration: lock,
+    });
+    assert.is((await graph(e, 'PATCH', `/applications/${id}`, { notes: null, tags: [], servicePrincipalLockConfiguration: { isEnabled: false } })).status, 204);
+    const again = await graph(e, 'GET', `/applications(uniqueName='fields')?$select=id,notes,tags,servicePrincipalLockConfiguration`);
+    assert.is(again.body['id'], id);
+    assert.is(again.body['notes'], null);
+    assert.equal(again.body['tags'], []);
+    assert.equal(again.body['servicePrincipalLockConfiguration'], {
+      ...lock,
+      isEnabled: false,
+      credentialsWithUsageVerify: false,
+      tokenEncryptionKeyId: false,
+    });
+    assert.is((await graph(e, 'PATCH', `/applications/${id}`, { tags: 'x' })).status, 400);
+    const unknown = await graph(e, 'GET', `/applications/${id}?$select=nope`);
+    assert.is(unknown.status, 400);
+    assert.match(String(errorOf(unknown)['message']), "Could not find a property named 'nope'");
+  });
+});
+
+test('a locked service principal refuses addPassword and addKey; unlocked, it takes them', async () => {
+  await withEmulator({}, async (e) => {
+    const app = await newApp(e);
+    const sp = await graph(e, 'POST', '/servicePrincipals', { appId: app.appId });
+    assert.is(sp.status, 201);
+    const spId = String(sp.body['id']);
+    const key = { keyCredential: { type: 'AsymmetricX509Cert', usage: 'Verify', key: 'TUlJQw==' }, proof: 'eyJ0' };
+    const password = { passwordCredential: { displayName: 'sp secret' } };
+    const lockWith = (flags: Record<string, boolean>) =>
+      graph(e, 'PATCH', `/applications/${app.id}`, { servicePrincipalLockConfiguration: { isEnabled: true, ...flags } });
+
+    await lockWith({ allProperties: true });
+    for (const [action, body, property] of [
+      ['addPassword', password, 'passwordCredentials'],
+      ['addKey', key, 'keyCredentials'],
+    ] as const) {
+      const refused = await graph(e, 'POST', `/servicePrincipals/${spId}/${action}`, body);
+      assert.is(refused.status, 400, action);
+      assert.equal([errorOf(refused)['code'], errorOf(refused)['message']], ['CannotUpdateLockedServicePrincipalProperty', `Property ${property} is invalid.`]);
+    }
+    await lockWith({ credentialsWithUsageSign: true });
+    assert.is((await graph(e, 'POST', `/servicePrincipals/${spId}/addKey`, key)).status, 200, 'a Sign lock leaves Verify keys free');
+    await lockWith({ credentialsWithUsageVerify: true });
+    assert.is((await graph(e, 'POST', `/servicePrincipals/${spId}/addPassword`, password)).status, 400, 'a password is a Verify credential');
+
+    await graph(e, 'PATCH', `/applications/${app.id}`, { servicePrincipalLockConfiguration: { isEnabled: false, allProperties: true } });
+    const added = await graph(e, 'POST', `/servicePrincipals/${spId}/addPassword`, password);
+    assert.is(added.status, 200);
+    assert.is(String(added.body['secretText']).length, 40);
+    const listed = await graph(e, 'GET', `/servicePrincipals/${spId}?$select=passwordCredentials`);
+    assert.equal(
+      (listed.body['passwordCredentials'] as Array<Record<string, unknown>>).map((p) => [p['keyId'], p['secretText']]),
+      [[added.body['keyId'], null]],
+    );
+    // The application's own secrets are not the service principal's: the lock does not touch them.
+    await lockWith({ allProperties: true });
+    assert.is((await addPassword(e, app.id, 1)).status, 200);
+  });
+});
+
 test.run();

@@ -4,7 +4,7 @@ import type { ApiHandler, ApiRequest, ApiResponse, Context } from './http.ts';
 import { header, isRecord, lagging, parseFilter, safeDecode, str } from './http.ts';
 import { authenticate } from './identity.ts';
 import { passwordRefusal, policyJson } from './policy.ts';
-import type { App, Password, ServicePrincipal } from './store.ts';
+import type { App, KeyCredential, LockConfiguration, Password, ServicePrincipal } from './store.ts';
 
 const DAY_MS = 86_400_000;
 // application-addpassword.md: "If not provided, the default value is two years".
@@ -77,6 +77,7 @@ function appJson(app: App, ctx: Context): Record<string, unknown> {
     publisherDomain: ctx.store.tenant.domain,
     signInAudience: app.signInAudience,
     tags: app.tags,
+    servicePrincipalLockConfiguration: app.servicePrincipalLockConfiguration,
     keyCredentials: [],
     passwordCredentials: app.passwordCredentials.map((p) => passwordJson(p)),
   };
@@ -95,9 +96,49 @@ function spJson(sp: ServicePrincipal, ctx: Context): Record<string, unknown> {
     servicePrincipalType: sp.servicePrincipalType,
     signInAudience: 'AzureADMyOrg',
     tags: [],
-    keyCredentials: [],
-    passwordCredentials: [],
+    keyCredentials: sp.keyCredentials.map((k) => ({ customKeyIdentifier: null, key: null, ...k })),
+    passwordCredentials: sp.passwordCredentials.map((p) => passwordJson(p)),
   };
+}
+
+/**
+ * `$select`: only the named properties (and the annotations); a name the type does not have is a 400.
+ * Names match case-insensitively and come back as the type spells them.
+ */
+function project(req: ApiRequest, type: string, json: Record<string, unknown>): Record<string, unknown> | ApiResponse {
+  const select = req.query.get('$select');
+  if (select === null) return json;
+  const out: Record<string, unknown> = {};
+  for (const name of select
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean)) {
+    const key = Object.keys(json).find((k) => k.toLowerCase() === name.toLowerCase());
+    if (key === undefined) return graphError(400, 'BadRequest', `Could not find a property named '${name}' on type 'microsoft.graph.${type}'.`);
+    out[key] = json[key];
+  }
+  return out;
+}
+
+function isProjection(value: Record<string, unknown> | ApiResponse): value is ApiResponse {
+  return typeof value['status'] === 'number' && 'body' in value;
+}
+
+/** A collection answer, each item projected by `$select`. */
+function collection(req: ApiRequest, ctx: Context, set: string, type: string, items: Array<Record<string, unknown>>): ApiResponse {
+  const value: Array<Record<string, unknown>> = [];
+  for (const item of items) {
+    const projected = project(req, type, item);
+    if (isProjection(projected)) return projected;
+    value.push(projected);
+  }
+  return { status: 200, body: { '@odata.context': context(ctx, set), value } };
+}
+
+/** A single entity answer, projected by `$select`. */
+function single(req: ApiRequest, ctx: Context, set: string, type: string, json: Record<string, unknown>): ApiResponse {
+  const projected = project(req, type, json);
+  return isProjection(projected) ? projected : entity(ctx, set, projected);
 }
 
 function context(ctx: Context, fragment: string): string {
@@ -162,9 +203,35 @@ function applyAppFields(app: App, body: Record<string, unknown>): ApiResponse | 
   if (displayName !== undefined) app.displayName = displayName;
   const audience = str(body['signInAudience']);
   if (audience !== undefined) app.signInAudience = audience;
-  if ('notes' in body) app.notes = str(body['notes']) ?? null;
-  if (Array.isArray(body['tags'])) app.tags = body['tags'].filter((t): t is string => typeof t === 'string');
+  if ('notes' in body) {
+    if (body['notes'] !== null && typeof body['notes'] !== 'string') return invalidProperty('notes');
+    app.notes = str(body['notes']) ?? null;
+  }
+  if ('tags' in body) {
+    const tags = body['tags'];
+    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) return invalidProperty('tags');
+    app.tags = tags;
+  }
+  if ('servicePrincipalLockConfiguration' in body) {
+    const lock = lockConfiguration(body['servicePrincipalLockConfiguration']);
+    if (lock === undefined) return invalidProperty('servicePrincipalLockConfiguration');
+    app.servicePrincipalLockConfiguration = lock;
+  }
   return undefined;
+}
+
+function invalidProperty(name: string): ApiResponse {
+  return graphError(400, 'Request_BadRequest', `Invalid value specified for property '${name}' of resource 'Application'.`);
+}
+
+const LOCK_FLAGS = ['isEnabled', 'allProperties', 'credentialsWithUsageVerify', 'credentialsWithUsageSign', 'identifierUris', 'tokenEncryptionKeyId'] as const;
+
+/** A complex value replaces the old one whole; flags left out are false. undefined: not a valid lock. */
+function lockConfiguration(value: unknown): LockConfiguration | null | undefined {
+  if (value === null) return null;
+  if (!isRecord(value)) return undefined;
+  const lock = Object.fromEntries(LOCK_FLAGS.map((flag) => [flag, value[flag] ?? false])) as Record<(typeof LOCK_FLAGS)[number], unknown>;
+  return LOCK_FLAGS.every((flag) => typeof lock[flag] === 'boolean') ? (lock as unknown as LockConfiguration) : undefined;
 }
 
 function createApp(ctx: Context, body: Record<string, unknown>, uniqueName: string | null): ApiResponse {
@@ -186,6 +253,7 @@ function createApp(ctx: Context, body: Record<string, unknown>, uniqueName: stri
     signInAudience: 'AzureADMyOrg',
     notes: null,
     tags: [],
+    servicePrincipalLockConfiguration: null,
     passwordCredentials: [],
     createdAt: ctx.now(),
   };
@@ -207,16 +275,28 @@ function lifetime(input: Record<string, unknown>, now: number): { start: number;
 }
 
 function addPassword(ctx: Context, app: App, body: Record<string, unknown>): ApiResponse {
+  const { appManagementPolicy: policy } = ctx.store;
+  const made = newPassword(ctx, body, (start, end) => passwordRefusal(policy, policy.applicationRestrictions, app.createdAt, start, end));
+  if ('status' in made) return made;
+  app.passwordCredentials.push(made);
+  return passwordAnswer(ctx, made);
+}
+
+/** A password from addPassword's body, unless its lifetime is invalid or `refusal` names a policy against it. */
+function newPassword(
+  ctx: Context,
+  body: Record<string, unknown>,
+  refusal: (start: number, end: number) => { code: string; message: string } | undefined,
+): Password | ApiResponse {
   const input = isRecord(body['passwordCredential']) ? body['passwordCredential'] : {};
   const now = ctx.now();
   const span = lifetime(input, now);
   if ('status' in span) return span;
   const { start, end } = span;
-  const { appManagementPolicy: policy } = ctx.store;
-  const refusal = passwordRefusal(policy, policy.applicationRestrictions, app.createdAt, start, end);
-  if (refusal) return graphError(400, refusal.code, refusal.message);
+  const refused = refusal(start, end);
+  if (refused) return graphError(400, refused.code, refused.message);
   const secretText = newSecretText();
-  const password: Password = {
+  return {
     keyId: randomUUID(),
     displayName: str(input['displayName']) ?? null,
     startDateTime: new Date(start).toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -225,8 +305,62 @@ function addPassword(ctx: Context, app: App, body: Record<string, unknown>): Api
     secretText,
     createdAt: now,
   };
-  app.passwordCredentials.push(password);
+}
+
+function passwordAnswer(ctx: Context, password: Password): ApiResponse {
   return { status: 200, body: { '@odata.context': context(ctx, 'microsoft.graph.passwordCredential'), ...passwordJson(password, true) } };
+}
+
+/**
+ * Whether the app's lock (serviceprincipallockconfiguration.md) forbids changing its service principal's
+ * credentials of `usage`: a password's usage is Verify; allProperties locks every credential.
+ */
+function credentialsLocked(app: App | undefined, usage: 'Sign' | 'Verify'): boolean {
+  const lock = app?.servicePrincipalLockConfiguration;
+  if (!lock?.isEnabled) return false;
+  return lock.allProperties || (usage === 'Verify' ? lock.credentialsWithUsageVerify : lock.credentialsWithUsageSign);
+}
+
+/**
+ * The error Graph answers for a locked property. The API reference does not list it; this code and
+ * message are what Graph returns to servicePrincipal-addpassword under a lock, as quoted in Entra ID
+ * troubleshooting write-ups ("CannotUpdateLockedServicePrincipalProperty: Property passwordCredentials is invalid.").
+ */
+function locked(property: 'passwordCredentials' | 'keyCredentials'): ApiResponse {
+  return graphError(400, 'CannotUpdateLockedServicePrincipalProperty', `Property ${property} is invalid.`);
+}
+
+/** servicePrincipal-addpassword.md; the tenant policy's servicePrincipalRestrictions bind it. */
+function spAddPassword(ctx: Context, sp: ServicePrincipal, body: Record<string, unknown>): ApiResponse {
+  if (credentialsLocked(ctx.store.appByAppId(sp.appId), 'Verify')) return locked('passwordCredentials');
+  const { appManagementPolicy: policy } = ctx.store;
+  const made = newPassword(ctx, body, (start, end) => passwordRefusal(policy, policy.servicePrincipalRestrictions, sp.createdAt, start, end));
+  if ('status' in made) return made;
+  sp.passwordCredentials.push(made);
+  return passwordAnswer(ctx, made);
+}
+
+/** servicePrincipal-addkey.md, without checking the proof-of-possession JWT or the certificate itself. */
+function spAddKey(ctx: Context, sp: ServicePrincipal, body: Record<string, unknown>): ApiResponse {
+  const input = isRecord(body['keyCredential']) ? body['keyCredential'] : {};
+  const usage = str(input['usage']);
+  const type = str(input['type']);
+  if ((usage !== 'Sign' && usage !== 'Verify') || !type || !str(input['key'])) {
+    return graphError(400, 'Request_BadRequest', "Invalid value specified for property 'keyCredential' of resource 'ServicePrincipal'.");
+  }
+  if (credentialsLocked(ctx.store.appByAppId(sp.appId), usage)) return locked('keyCredentials');
+  const span = lifetime(input, ctx.now());
+  if ('status' in span) return span;
+  const key: KeyCredential = {
+    keyId: randomUUID(),
+    displayName: str(input['displayName']) ?? null,
+    type,
+    usage,
+    startDateTime: new Date(span.start).toISOString().replace(/\.\d+Z$/, 'Z'),
+    endDateTime: new Date(span.end).toISOString().replace(/\.\d+Z$/, 'Z'),
+  };
+  sp.keyCredentials.push(key);
+  return { status: 200, body: { '@odata.context': context(ctx, 'microsoft.graph.keyCredential'), customKeyIdentifier: null, key: null, ...key } };
 }
 
 function removePassword(app: App, body: Record<string, unknown>): ApiResponse {
@@ -252,7 +386,13 @@ function applications(req: ApiRequest, ctx: Context, key: Key | undefined, actio
         displayName: (a) => a.displayName,
       });
       if (!Array.isArray(items)) return items;
-      return { status: 200, body: { '@odata.context': context(ctx, 'applications'), value: items.map((a) => appJson(a, ctx)) } };
+      return collection(
+        req,
+        ctx,
+        'applications',
+        'application',
+        items.map((a) => appJson(a, ctx)),
+      );
     }
     if (req.method === 'POST') return createApp(ctx, body, str(body['uniqueName']) ?? null);
     return methodNotAllowed();
@@ -268,7 +408,7 @@ function applications(req: ApiRequest, ctx: Context, key: Key | undefined, actio
   switch (req.method) {
     case 'GET':
       if (!app || (key.kind === 'id' && lagging(ctx, 'app', app.id, app.createdAt))) return notFound(keyText(key));
-      return entity(ctx, 'applications', appJson(app, ctx));
+      return single(req, ctx, 'applications', 'application', appJson(app, ctx));
     case 'PATCH': {
       if (app) {
         // application-upsert.md: an existing app is updated and the answer is 204 without a body.
@@ -326,6 +466,8 @@ function createSp(ctx: Context, appId: string | undefined, body: Record<string, 
     displayName: app.displayName,
     servicePrincipalType: 'Application',
     accountEnabled: typeof body['accountEnabled'] === 'boolean' ? body['accountEnabled'] : true,
+    passwordCredentials: [],
+    keyCredentials: [],
     createdAt: ctx.now(),
   };
   store.servicePrincipals.push(sp);
@@ -335,7 +477,13 @@ function createSp(ctx: Context, appId: string | undefined, body: Record<string, 
 function servicePrincipals(req: ApiRequest, ctx: Context, key: Key | undefined, action: string | undefined): ApiResponse {
   const { store } = ctx;
   const body = isRecord(req.body) ? req.body : {};
-  if (action) return badSegment(action);
+  if (action) {
+    if (!key || (action !== 'addPassword' && action !== 'addKey')) return badSegment(action);
+    if (req.method !== 'POST') return methodNotAllowed();
+    const sp = findSp(ctx, key);
+    if (!sp) return notFound(keyText(key));
+    return action === 'addPassword' ? spAddPassword(ctx, sp, body) : spAddKey(ctx, sp, body);
+  }
   if (!key) {
     if (req.method === 'GET') {
       const items = filterList(store.servicePrincipals, req, {
@@ -344,7 +492,13 @@ function servicePrincipals(req: ApiRequest, ctx: Context, key: Key | undefined, 
         displayName: (s) => s.displayName,
       });
       if (!Array.isArray(items)) return items;
-      return { status: 200, body: { '@odata.context': context(ctx, 'servicePrincipals'), value: items.map((s) => spJson(s, ctx)) } };
+      return collection(
+        req,
+        ctx,
+        'servicePrincipals',
+        'servicePrincipal',
+        items.map((s) => spJson(s, ctx)),
+      );
     }
     if (req.method === 'POST') return createSp(ctx, str(body['appId']), body);
     return methodNotAllowed();
@@ -352,7 +506,7 @@ function servicePrincipals(req: ApiRequest, ctx: Context, key: Key | undefined, 
   const sp = findSp(ctx, key);
   switch (req.method) {
     case 'GET':
-      return sp ? entity(ctx, 'servicePrincipals', spJson(sp, ctx)) : notFound(keyText(key));
+      return sp ? single(req, ctx, 'servicePrincipals', 'servicePrincipal', spJson(sp, ctx)) : notFound(keyText(key));
     case 'PATCH': {
       if (sp) {
         // serviceprincipal-upsert.md: 204 without a body when it existed.

@@ -15,6 +15,26 @@ export interface Password {
   createdAt: number;
 }
 
+/** Which sensitive properties of the app's service principals are locked (serviceprincipallockconfiguration.md). */
+export interface LockConfiguration {
+  isEnabled: boolean;
+  allProperties: boolean;
+  credentialsWithUsageVerify: boolean;
+  credentialsWithUsageSign: boolean;
+  identifierUris: boolean;
+  tokenEncryptionKeyId: boolean;
+}
+
+/** A certificate added with addKey; the emulator keeps only what Graph returns about it. */
+export interface KeyCredential {
+  keyId: string;
+  displayName: string | null;
+  type: string;
+  usage: string;
+  startDateTime: string;
+  endDateTime: string;
+}
+
 export interface App {
   id: string;
   appId: string;
@@ -23,6 +43,7 @@ export interface App {
   signInAudience: string;
   notes: string | null;
   tags: string[];
+  servicePrincipalLockConfiguration: LockConfiguration | null;
   passwordCredentials: Password[];
   createdAt: number;
 }
@@ -33,6 +54,8 @@ export interface ServicePrincipal {
   displayName: string;
   servicePrincipalType: 'Application';
   accountEnabled: boolean;
+  passwordCredentials: Password[];
+  keyCredentials: KeyCredential[];
   createdAt: number;
 }
 
