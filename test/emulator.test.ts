@@ -193,4 +193,58 @@ test('a locked service principal refuses addPassword and addKey; unlocked, it ta
   });
 });
 
+test('each request records the ids its answer carried: Graph headers and innerError, ARM headers, Spot envelope, faults too', async () => {
+  await withEmulator({}, async (e) => {
+    const last = () => e.requests.at(-1)!;
+    const missing = await graph(e, 'GET', '/applications/00000000-0000-0000-0000-000000000001', undefined, { 'client-request-id': 'mine-1' });
+    assert.is(missing.status, 404);
+    const inner = errorOf(missing)['innerError'] as Record<string, unknown>;
+    assert.equal(last().ids, { 'request-id': missing.headers.get('request-id'), 'client-request-id': 'mine-1' });
+    assert.equal([inner['request-id'], inner['client-request-id']], [missing.headers.get('request-id'), 'mine-1']);
+
+    e.faults.add({ api: 'graph', method: 'GET', status: 503 });
+    const fault = await graph(e, 'GET', '/organization');
+    assert.is(fault.status, 503);
+    assert.is((errorOf(fault)['innerError'] as Record<string, unknown>)['request-id'], fault.headers.get('request-id'));
+    assert.is(last().ids!['request-id'], fault.headers.get('request-id'));
+
+    const arm = await call(`${e.urls.arm}/subscriptions?api-version=2022-12-01`, await token(e, e.urls.arm), 'GET');
+    assert.is(arm.status, 200);
+    assert.equal(last().ids, {
+      'x-ms-request-id': arm.headers.get('x-ms-request-id'),
+      'x-ms-correlation-request-id': arm.headers.get('x-ms-correlation-request-id'),
+    });
+
+    const spotUrl = `${e.urls.spot}/setup/account`;
+    const spot = await call(spotUrl, e.env.SPOTINST_TOKEN!, 'GET');
+    assert.equal(last().ids, { 'request.id': (spot.body['request'] as Record<string, unknown>)['id'] });
+    e.faults.add({ api: 'spot', status: 500 });
+    const spotFault = await call(spotUrl, e.env.SPOTINST_TOKEN!, 'GET');
+    assert.is(spotFault.status, 500);
+    assert.equal(last().ids, { 'request.id': (spotFault.body['request'] as Record<string, unknown>)['id'] });
+  });
+});
+
+test('an injected 500 on POST /azure/setup/credentials is answered once; the retry gets the 200', async () => {
+  await withEmulator({}, async (e) => {
+    const app = await newApp(e);
+    await graph(e, 'POST', '/servicePrincipals', { appId: app.appId });
+    const password = await addPassword(e, app.id, 6);
+    const sp = e.store.servicePrincipals[0]!;
+    const subscriptionId = e.env.AZURE_SUBSCRIPTION_ID!;
+    e.store.addAssignment({ scope: `/subscriptions/${subscriptionId}`, subscriptionId, role: 'Contributor', principalId: sp.id, now: Date.now() - 60_000 });
+    e.faults.add({ api: 'spot', method: 'POST', path: /^\/azure\/setup\/credentials\?/, status: 500, times: 1 });
+    const link = () =>
+      call(`${e.urls.spot}/azure/setup/credentials?accountId=${e.env.SPOTINST_ACCOUNT}`, e.env.SPOTINST_TOKEN!, 'POST', {
+        clientId: app.appId,
+        clientSecret: password.body['secretText'],
+        tenantId: e.env.AZURE_TENANT_ID,
+        subscriptionId,
+        expirationDate: password.body['endDateTime'],
+      });
+    assert.is((await link()).status, 500);
+    assert.is((await link()).status, 200);
+  });
+});
+
 test.run();

@@ -403,13 +403,11 @@ export const armApi: ApiHandler = {
         : `Injected fault (HTTP ${status}).`;
     return armError(status, code, message).body;
   },
-  headers(req) {
+  ids(req) {
     const requestId = randomUUID();
-    return {
-      'x-ms-request-id': requestId,
-      'x-ms-correlation-request-id': header(req, 'x-ms-correlation-request-id') ?? requestId,
-      'x-ms-routing-request-id': `EMULATOR:${requestId}`,
-      'Cache-Control': 'no-cache',
-    };
+    return { 'x-ms-request-id': requestId, 'x-ms-correlation-request-id': header(req, 'x-ms-correlation-request-id') ?? requestId };
+  },
+  headers(req) {
+    return { ...req.ids, 'x-ms-routing-request-id': `EMULATOR:${req.ids['x-ms-request-id']}`, 'Cache-Control': 'no-cache' };
   },
 };

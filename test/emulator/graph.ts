@@ -556,36 +556,50 @@ function defaultAppManagementPolicy(req: ApiRequest, ctx: Context): ApiResponse 
 const ENTITY_PATH =
   /^\/(?:v1\.0|beta)\/(applications|servicePrincipals)(?:\((\w+)='((?:[^']|'')*)'\)|\('([^']*)'\)|\/([^/()]+))?(?:\/(?:microsoft\.graph\.)?(\w+))?\/?$/i;
 
+function route(req: ApiRequest, ctx: Context): ApiResponse {
+  const auth = authenticate(req, ctx, ctx.urls.graph);
+  if (!auth.ok) return graphError(401, 'InvalidAuthenticationToken', auth.message);
+  if (req.invalidBody) return invalidBody();
+  const path = safeDecode(req.pathname);
+  if (/^\/(?:v1\.0|beta)\/organization\/?$/i.test(path)) return organization(req, ctx);
+  if (/^\/(?:v1\.0|beta)\/policies\/defaultAppManagementPolicy\/?$/i.test(path)) return defaultAppManagementPolicy(req, ctx);
+  const match = ENTITY_PATH.exec(path);
+  if (!match?.[1]) {
+    const segments = path.split('/').filter(Boolean);
+    const segment = /^(?:v1\.0|beta)$/i.test(segments[0] ?? '') ? (segments[1] ?? '') : (segments[0] ?? '');
+    return badSegment(segment);
+  }
+  const [, set = '', altName, altValue, quotedId, id, action] = match;
+  let key: Key | undefined;
+  if (altName !== undefined && altValue !== undefined) key = { kind: 'alt', name: altName, value: altValue.replaceAll("''", "'") };
+  else if (quotedId !== undefined) key = { kind: 'id', value: quotedId };
+  else if (id !== undefined) key = { kind: 'id', value: id };
+  return set.toLowerCase() === 'applications' ? applications(req, ctx, key, action) : servicePrincipals(req, ctx, key, action);
+}
+
+/** Real Graph's error innerError repeats the response's request-id and client-request-id headers. */
+function stamped(req: ApiRequest, response: ApiResponse): ApiResponse {
+  const error = isRecord(response.body) ? response.body['error'] : undefined;
+  if (!isRecord(error) || !isRecord(error['innerError'])) return response;
+  error['innerError'] = { ...error['innerError'], 'request-id': req.ids['request-id'], 'client-request-id': req.ids['client-request-id'] };
+  return response;
+}
+
 export const graphApi: ApiHandler = {
   handle(req, ctx) {
-    const auth = authenticate(req, ctx, ctx.urls.graph);
-    if (!auth.ok) return graphError(401, 'InvalidAuthenticationToken', auth.message);
-    if (req.invalidBody) return invalidBody();
-    const path = safeDecode(req.pathname);
-    if (/^\/(?:v1\.0|beta)\/organization\/?$/i.test(path)) return organization(req, ctx);
-    if (/^\/(?:v1\.0|beta)\/policies\/defaultAppManagementPolicy\/?$/i.test(path)) return defaultAppManagementPolicy(req, ctx);
-    const match = ENTITY_PATH.exec(path);
-    if (!match?.[1]) {
-      const segments = path.split('/').filter(Boolean);
-      const segment = /^(?:v1\.0|beta)$/i.test(segments[0] ?? '') ? (segments[1] ?? '') : (segments[0] ?? '');
-      return badSegment(segment);
-    }
-    const [, set = '', altName, altValue, quotedId, id, action] = match;
-    let key: Key | undefined;
-    if (altName !== undefined && altValue !== undefined) key = { kind: 'alt', name: altName, value: altValue.replaceAll("''", "'") };
-    else if (quotedId !== undefined) key = { kind: 'id', value: quotedId };
-    else if (id !== undefined) key = { kind: 'id', value: id };
-    return set.toLowerCase() === 'applications' ? applications(req, ctx, key, action) : servicePrincipals(req, ctx, key, action);
+    return stamped(req, route(req, ctx));
   },
-  faultBody(status) {
+  faultBody(status, req) {
     const code = status === 429 ? 'TooManyRequests' : (STATUS_CODES[status] ?? 'UnknownError').replace(/\s+/g, '');
     const message = status === 429 ? 'Too many requests.' : `Injected fault (HTTP ${status}).`;
-    return graphError(status, code, message).body;
+    return stamped(req, graphError(status, code, message)).body;
+  },
+  ids(req) {
+    return { 'request-id': randomUUID(), 'client-request-id': header(req, 'client-request-id') ?? randomUUID() };
   },
   headers(req) {
     return {
-      'request-id': randomUUID(),
-      'client-request-id': header(req, 'client-request-id') ?? randomUUID(),
+      ...req.ids,
       'x-ms-ags-diagnostic': JSON.stringify({ ServerInfo: { DataCenter: 'Emulator', Slice: 'E', Ring: '1', ScaleUnit: '000', RoleInstance: 'EMU' } }),
     };
   },

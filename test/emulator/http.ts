@@ -63,7 +63,12 @@ export interface ApiRequest {
   body: unknown;
   /** The body was present but was not valid JSON. */
   invalidBody: boolean;
+  /** The ids this API's answer carries (ApiHandler.ids), chosen once per request. */
+  ids: RequestIds;
 }
+
+/** Graph: request-id, client-request-id; ARM: x-ms-request-id, x-ms-correlation-request-id; Spot: request.id. */
+export type RequestIds = Record<string, string>;
 
 export interface ApiResponse {
   status: number;
@@ -97,11 +102,13 @@ export interface ApiHandler {
   handle(req: ApiRequest, ctx: Context): ApiResponse;
   /** The body an injected fault answers with when the test gives none, in this API's error shape. */
   faultBody(status: number, req: ApiRequest, ctx: Context): unknown;
-  /** Headers every response of this API carries. */
+  /** The ids an answer to `req` carries, in its headers or body; an id the client sent is echoed. */
+  ids(req: Omit<ApiRequest, 'ids'>): RequestIds;
+  /** Headers every response of this API carries (with req.ids). */
   headers(req: ApiRequest): Record<string, string>;
 }
 
-export function header(req: ApiRequest, name: string): string | undefined {
+export function header(req: Pick<ApiRequest, 'headers'>, name: string): string | undefined {
   const value = req.headers[name.toLowerCase()];
   return Array.isArray(value) ? value[0] : value;
 }

@@ -65,6 +65,13 @@ export interface RequestRecord {
   at: number;
   /** Parsed JSON (or form) body with clientSecret / secretText / client_secret values replaced by '***'. */
   body?: unknown;
+  /**
+   * The ids the answer carried (also an injected fault's), to match an audit log line with this request:
+   * Graph `request-id`, `client-request-id`; ARM `x-ms-request-id`, `x-ms-correlation-request-id`;
+   * identity `x-ms-request-id`, `client-request-id`; Spot the envelope's `request.id`. Set once the
+   * request is read, so also on requests never answered.
+   */
+  ids?: Record<string, string>;
 }
 
 export interface FaultRule {
@@ -127,6 +134,20 @@ function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.has(k.toLowerCase()) && v != null ? '***' : redact(v)]));
+}
+
+/** The ids as sent: a fault's own headers or Spot envelope may carry other values than the ones chosen. */
+function idsSent(ids: Record<string, string>, headers: Record<string, string>, body: unknown): Record<string, string> {
+  const sent: Record<string, string> = {};
+  for (const [name, value] of Object.entries(ids)) {
+    const headerName = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
+    sent[name] = headerName === undefined ? value : (headers[headerName] ?? value);
+  }
+  if ('request.id' in ids && typeof body === 'object' && body !== null) {
+    const request = (body as { request?: { id?: unknown } }).request;
+    if (typeof request?.id === 'string') sent['request.id'] = request.id;
+  }
+  return sent;
 }
 
 function parseBody(raw: string, contentType: string | undefined): { body: unknown; invalid: boolean } {
@@ -298,6 +319,7 @@ export async function startEmulator(options: Partial<EmulatorOptions> = {}): Pro
     const hasBody = response.body !== undefined && response.status !== 204;
     const payload = hasBody ? (typeof response.body === 'string' ? response.body : JSON.stringify(response.body)) : '';
     if (hasBody && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = CONTENT_TYPE[api];
+    record.ids = idsSent(req.ids, headers, response.body);
     res.writeHead(response.status, headers);
     res.end(payload);
   }
@@ -321,7 +343,9 @@ export async function startEmulator(options: Partial<EmulatorOptions> = {}): Pro
     const text = await readBody(raw);
     const parsed = parseBody(text, raw.headers['content-type']);
     if (parsed.body !== undefined) record.body = parsed.invalid ? '<invalid JSON>' : redact(parsed.body);
-    const req: ApiRequest = { method, pathname, query: new URLSearchParams(search), headers: raw.headers, body: parsed.body, invalidBody: parsed.invalid };
+    const unstamped = { method, pathname, query: new URLSearchParams(search), headers: raw.headers, body: parsed.body, invalidBody: parsed.invalid };
+    const req: ApiRequest = { ...unstamped, ids: APIS[api].ids(unstamped) };
+    record.ids = { ...req.ids };
 
     const hangIndex = hangs.findIndex(
       (h) => (h.seq !== undefined && h.seq === record.seq) || (h.seq === undefined && h.when?.({ api, method, path: record.path })),

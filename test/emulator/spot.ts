@@ -15,7 +15,7 @@ interface SpotError {
 function requestPart(req: ApiRequest): Record<string, unknown> {
   const query = req.query.toString();
   return {
-    id: randomBytes(4).toString('hex') + '-' + randomBytes(2).toString('hex'),
+    id: req.ids['request.id'],
     url: req.pathname + (query ? `?${query}` : ''),
     method: req.method,
     timestamp: new Date().toISOString(),
@@ -159,6 +159,10 @@ export const spotApi: ApiHandler = {
   faultBody(status, req) {
     const code = status === 429 ? 'TOO_MANY_REQUESTS' : (STATUS_CODES[status] ?? 'ERROR').toUpperCase().replace(/\W+/g, '_');
     return spotEnvelope(req, status, { errors: [{ code, message: status === 429 ? 'Rate limit exceeded' : `Injected fault (HTTP ${status})` }] }).body;
+  },
+  // Spot's answers carry the id only in the envelope's request.id (spotinst/openapi), e.g. 'a1b2c3d4-e5f6'.
+  ids() {
+    return { 'request.id': randomBytes(4).toString('hex') + '-' + randomBytes(2).toString('hex') };
   },
   headers() {
     return {};
