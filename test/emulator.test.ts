@@ -225,23 +225,62 @@ test('each request records the ids its answer carried: Graph headers and innerEr
   });
 });
 
+/** An app with a service principal and a password, and a way to hand them to Spot; `assign` gives it Contributor first. */
+async function linkable(e: Emulator, assign = true): Promise<{ link: () => Promise<Answer>; appId: string; spId: string }> {
+  const app = await newApp(e);
+  await graph(e, 'POST', '/servicePrincipals', { appId: app.appId });
+  const password = await addPassword(e, app.id, 6);
+  const sp = e.store.spByAppId(app.appId)!;
+  const subscriptionId = e.env.AZURE_SUBSCRIPTION_ID!;
+  if (assign) e.store.addAssignment({ scope: `/subscriptions/${subscriptionId}`, subscriptionId, role: 'Contributor', principalId: sp.id, now: Date.now() });
+  const link = () =>
+    call(`${e.urls.spot}/azure/setup/credentials?accountId=${e.env.SPOTINST_ACCOUNT}`, e.env.SPOTINST_TOKEN!, 'POST', {
+      clientId: app.appId,
+      clientSecret: password.body['secretText'],
+      tenantId: e.env.AZURE_TENANT_ID,
+      subscriptionId,
+      expirationDate: password.body['endDateTime'],
+    });
+  return { link, appId: app.appId, spId: sp.id };
+}
+
+function spotErrors(answer: Answer): unknown {
+  return (answer.body['response'] as Record<string, unknown>)['errors'];
+}
+
+test('Spot refuses credentials with AuthorizationFailed until RBAC has caught up with the role assignment, or forever without one', async () => {
+  const refusal = (appId: string, spId: string, e: Emulator) => [
+    {
+      code: 'AuthorizationFailed',
+      message: `The client '${appId}' with object id '${spId}' does not have authorization to perform action 'Microsoft.Compute/virtualMachines/read' over scope '/subscriptions/${e.env.AZURE_SUBSCRIPTION_ID}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+    },
+  ];
+  await withEmulator({ lag: { spotRbacRefusals: 2 } }, async (e) => {
+    const { link, appId, spId } = await linkable(e);
+    for (let i = 0; i < 2; i++) {
+      const refused = await link();
+      assert.is(refused.status, 400);
+      assert.equal(spotErrors(refused), refusal(appId, spId, e));
+    }
+    assert.is((await link()).status, 200);
+    assert.is(e.store.spot.credentials.get(e.env.SPOTINST_ACCOUNT!)?.clientId, appId);
+  });
+  await withEmulator({ lag: { spotRbacMs: 600_000 } }, async (e) => {
+    const { link } = await linkable(e);
+    assert.is((await link()).status, 400);
+    e.lag.spotRbacMs = 0;
+    assert.is((await link()).status, 200);
+  });
+  await withEmulator({}, async (e) => {
+    const { link, appId, spId } = await linkable(e, false);
+    for (let i = 0; i < 3; i++) assert.equal(spotErrors(await link()), refusal(appId, spId, e));
+  });
+});
+
 test('an injected 500 on POST /azure/setup/credentials is answered once; the retry gets the 200', async () => {
   await withEmulator({}, async (e) => {
-    const app = await newApp(e);
-    await graph(e, 'POST', '/servicePrincipals', { appId: app.appId });
-    const password = await addPassword(e, app.id, 6);
-    const sp = e.store.servicePrincipals[0]!;
-    const subscriptionId = e.env.AZURE_SUBSCRIPTION_ID!;
-    e.store.addAssignment({ scope: `/subscriptions/${subscriptionId}`, subscriptionId, role: 'Contributor', principalId: sp.id, now: Date.now() - 60_000 });
+    const { link } = await linkable(e);
     e.faults.add({ api: 'spot', method: 'POST', path: /^\/azure\/setup\/credentials\?/, status: 500, times: 1 });
-    const link = () =>
-      call(`${e.urls.spot}/azure/setup/credentials?accountId=${e.env.SPOTINST_ACCOUNT}`, e.env.SPOTINST_TOKEN!, 'POST', {
-        clientId: app.appId,
-        clientSecret: password.body['secretText'],
-        tenantId: e.env.AZURE_TENANT_ID,
-        subscriptionId,
-        expirationDate: password.body['endDateTime'],
-      });
     assert.is((await link()).status, 500);
     assert.is((await link()).status, 200);
   });

@@ -29,9 +29,13 @@ export interface LagSettings {
   secretAcceptMs: number;
   /** Per password: the first N sign-ins with it (token endpoint or Spot) are rejected with AADSTS7000215. */
   secretAcceptRefusals: number;
+  /** After a role assignment is made: Spot refuses credentials of its principal on its scope with AuthorizationFailed. */
+  spotRbacMs: number;
+  /** Per role assignment: Spot refuses the first N credential posts of its principal on its scope with AuthorizationFailed. */
+  spotRbacRefusals: number;
 }
 
-export type LagKind = 'app' | 'spNoBackingApp' | 'spLocalTenant' | 'principal' | 'secretAccept';
+export type LagKind = 'app' | 'spNoBackingApp' | 'spLocalTenant' | 'principal' | 'secretAccept' | 'spotRbac';
 
 export const NO_LAG: LagSettings = {
   appMs: 0,
@@ -44,6 +48,8 @@ export const NO_LAG: LagSettings = {
   principalRefusals: 0,
   secretAcceptMs: 0,
   secretAcceptRefusals: 0,
+  spotRbacMs: 0,
+  spotRbacRefusals: 0,
 };
 
 export interface Urls {
