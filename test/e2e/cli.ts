@@ -32,23 +32,63 @@ export function cliEnv(emulator: Emulator, extra: Record<string, string | undefi
   return Object.fromEntries(Object.entries(merged).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
+export interface StartedCli {
+  child: ChildProcess;
+  done: Promise<CliRun>;
+  /** What the run has written so far. */
+  output: { stdout: string; stderr: string };
+}
+
 /** Starts a script from scripts/ as a user would, without a terminal on stdin. */
-export function startCli(
-  script: string,
-  args: string[],
-  options: { env: Record<string, string>; cwd: string; nodeArgs?: string[] },
-): { child: ChildProcess; done: Promise<CliRun> } {
+export function startCli(script: string, args: string[], options: { env: Record<string, string>; cwd: string; nodeArgs?: string[] }): StartedCli {
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', tsx, join(root, 'scripts', script), ...args], {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk) => (stdout += chunk));
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const done = new Promise<CliRun>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, done };
+  const output = { stdout: '', stderr: '' };
+  child.stdout!.on('data', (chunk) => (output.stdout += chunk));
+  child.stderr!.on('data', (chunk) => (output.stderr += chunk));
+  const done = new Promise<CliRun>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, ...output })));
+  return { child, done, output };
+}
+
+export const WAIT_TIMEOUT_MS = 60_000;
+
+/**
+ * Waits for `event` while `run` is alive: rejects, naming `what`, if the run exits first or
+ * `timeoutMs` passes, so a CLI that stops early fails its test instead of hanging the suite.
+ */
+export function whileRunning<T>(run: StartedCli, event: Promise<T>, what: string, { timeoutMs = WAIT_TIMEOUT_MS } = {}): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const shown = () => `\n--- stdout:\n${run.output.stdout}\n--- stderr:\n${run.output.stderr}`;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs} ms${shown()}`)), timeoutMs);
+  });
+  const exited = run.done.then((r): never => {
+    throw new Error(`${what}: the CLI exited first (code ${r.code}, signal ${r.signal})${shown()}`);
+  });
+  return Promise.race([event, timeout, exited]).finally(() => clearTimeout(timer));
+}
+
+/** Resolves with everything `stream` has shown once it shows `pattern` (bounded; see whileRunning). */
+export function waitForOutput(
+  run: StartedCli,
+  pattern: string | RegExp,
+  { stream = 'stdout', timeoutMs = WAIT_TIMEOUT_MS }: { stream?: 'stdout' | 'stderr'; timeoutMs?: number } = {},
+): Promise<string> {
+  const shows = () => (typeof pattern === 'string' ? run.output[stream].includes(pattern) : pattern.test(run.output[stream]));
+  const seen = new Promise<string>((resolve) => {
+    const check = () => {
+      if (!shows()) return;
+      run.child[stream]!.off('data', check);
+      resolve(run.output[stream]);
+    };
+    // startCli's listener came first, so `output` already holds the chunk this one is called with.
+    run.child[stream]!.on('data', check);
+    check();
+  });
+  return whileRunning(run, seen, `waiting for ${String(pattern)} on ${stream}`, { timeoutMs });
 }
 
 export function runCli(script: string, args: string[], options: { env: Record<string, string>; cwd: string; nodeArgs?: string[] }): Promise<CliRun> {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
-import { cliEnv, runCli, startCli, workdir } from './cli.ts';
+import { cliEnv, runCli, startCli, whileRunning, workdir } from './cli.ts';
 
 let emulator: Emulator;
 /** Both accounts' state files live here, as they would in one admin's working directory. */
@@ -149,7 +149,7 @@ test('a run killed after Azure made a Reader assignment but before it was record
     const env = cliEnv(lone);
     const hung = lone.faults.hang({ apply: true, when: (r) => r.api === 'arm' && r.method === 'PUT' && r.path.includes('/roleAssignments/') });
     const crashed = startCli('provision.ts', ['--role', 'Reader'], { env, cwd: dir });
-    await hung;
+    await whileRunning(crashed, hung, 'reaching the role assignment');
     crashed.child.kill('SIGKILL');
     await crashed.done;
     const sp = lone.store.servicePrincipals[0]!;

@@ -1,8 +1,7 @@
-import type { ChildProcess } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
-import { cliEnv, startCli, workdir } from './cli.ts';
+import { cliEnv, startCli, waitForOutput, workdir } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
 import { Terminal } from './terminal.ts';
 
@@ -22,34 +21,19 @@ function acrossWraps(text: string): RegExp {
   return new RegExp([...text].map((c) => c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\n?'));
 }
 
-/** The user code the CLI shows on `stream`, once it has shown it (bounded wait). */
-function codeShownOn(child: ChildProcess, stream: 'stdout' | 'stderr'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => reject(new Error(`no device code message on ${stream}; it shows:\n${text}`)), 20_000);
-    child[stream]!.on('data', (chunk) => {
-      text += chunk;
-      const code = DEVICE_CODE_MESSAGE.exec(text)?.[1];
-      if (code) {
-        clearTimeout(timer);
-        resolve(code);
-      }
-    });
-  });
-}
-
 test('--device-code without a terminal: shows the code, waits until it is entered, then links the account', async () => {
   const account = emulator.store.spot.accounts[0]!.accountId;
   const subscription = emulator.store.subscriptions[0]!.subscriptionId;
   const codesBefore = emulator.store.deviceCodes.length;
-  const { child, done } = startCli('provision.ts', ['--device-code', '--account-id', account, '--subscription', subscription, '--json'], {
+  const started = startCli('provision.ts', ['--device-code', '--account-id', account, '--subscription', subscription, '--json'], {
     env: cliEnv(emulator, NO_AZURE_SIGN_IN),
     cwd: workdir(),
   });
-  const userCode = await codeShownOn(child, 'stderr');
+  const shown = await waitForOutput(started, DEVICE_CODE_MESSAGE, { stream: 'stderr', timeoutMs: 20_000 });
+  const userCode = DEVICE_CODE_MESSAGE.exec(shown)![1]!;
   assert.equal(emulator.mutating(), [], 'something changed before the sign-in');
   emulator.store.approveDeviceCode(userCode);
-  const run = await done;
+  const run = await started.done;
   assert.is(run.code, 0, run.stderr);
   assert.match(run.stderr, DEVICE_CODE_MESSAGE);
   assert.is(JSON.parse(run.stdout).accountId, account, 'stdout holds the one JSON object');

@@ -308,7 +308,12 @@ const revealedByChange: Row[] = [
   },
   {
     name: 'a secret lifetime over the tenant policy (CredentialInvalidLifetimeAsPerAppPolicy)',
-    seed: { passwordPolicy: { maxLifetimeDays: 90 } },
+    seed: {
+      appManagementPolicy: {
+        isEnabled: true,
+        applicationRestrictions: { passwordCredentials: [{ restrictionType: 'passwordLifetime', maxLifetime: 'P90D' }] },
+      },
+    },
     code: 1,
     says: ['CredentialInvalidLifetimeAsPerAppPolicy', 'shorter --secret-expiry (now 12 months)'],
     also: ({ emulator }) =>
@@ -319,7 +324,9 @@ const revealedByChange: Row[] = [
   },
   {
     name: 'a tenant that blocks client secrets (Credential type not allowed)',
-    seed: { passwordPolicy: { passwordsBlocked: true } },
+    seed: {
+      appManagementPolicy: { isEnabled: true, applicationRestrictions: { passwordCredentials: [{ restrictionType: 'passwordAddition', state: 'enabled' }] } },
+    },
     code: 1,
     says: ['Credential type not allowed', 'blocks client secrets'],
     also: ({ emulator }) =>

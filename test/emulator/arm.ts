@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { ApiHandler, ApiRequest, ApiResponse, Context } from './http.ts';
-import { header, isGuid, isRecord, parseFilter, safeDecode, str } from './http.ts';
+import { header, isGuid, isRecord, lagging, parseFilter, safeDecode, str } from './http.ts';
 import { authenticate } from './identity.ts';
 import type { IssuedToken, Permission, RoleAssignment, RoleDefinition, Subscription } from './store.ts';
 import { permits, roleDefinitionPath, roleGuidOf, scopeCovers } from './store.ts';
@@ -258,7 +258,7 @@ function putAssignment(call: Call, scope: string, subscription: Subscription, na
   const sp = store.spById(principalId);
   const principalType = str(props?.['principalType']);
   // Azure RBAC troubleshooting: a principal created moments ago may not have replicated to ARM yet.
-  if (!sp || ctx.now() - sp.createdAt < ctx.lag.principalMs) {
+  if (!sp || lagging(ctx, 'principal', sp.id, sp.createdAt)) {
     return armError(
       400,
       'PrincipalNotFound',
@@ -403,13 +403,11 @@ export const armApi: ApiHandler = {
         : `Injected fault (HTTP ${status}).`;
     return armError(status, code, message).body;
   },
-  headers(req) {
+  ids(req) {
     const requestId = randomUUID();
-    return {
-      'x-ms-request-id': requestId,
-      'x-ms-correlation-request-id': header(req, 'x-ms-correlation-request-id') ?? requestId,
-      'x-ms-routing-request-id': `EMULATOR:${requestId}`,
-      'Cache-Control': 'no-cache',
-    };
+    return { 'x-ms-request-id': requestId, 'x-ms-correlation-request-id': header(req, 'x-ms-correlation-request-id') ?? requestId };
+  },
+  headers(req) {
+    return { ...req.ids, 'x-ms-routing-request-id': `EMULATOR:${req.ids['x-ms-request-id']}`, 'Cache-Control': 'no-cache' };
   },
 };

@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { ApiHandler, ApiRequest, ApiResponse, Context } from './http.ts';
-import { header, isRecord, parseFilter, safeDecode, str } from './http.ts';
+import { header, isRecord, lagging, parseFilter, safeDecode, str } from './http.ts';
 import { authenticate } from './identity.ts';
-import type { App, Password, ServicePrincipal } from './store.ts';
+import { passwordRefusal, policyJson } from './policy.ts';
+import type { App, KeyCredential, LockConfiguration, Password, ServicePrincipal } from './store.ts';
 
 const DAY_MS = 86_400_000;
 // application-addpassword.md: "If not provided, the default value is two years".
@@ -76,6 +77,7 @@ function appJson(app: App, ctx: Context): Record<string, unknown> {
     publisherDomain: ctx.store.tenant.domain,
     signInAudience: app.signInAudience,
     tags: app.tags,
+    servicePrincipalLockConfiguration: app.servicePrincipalLockConfiguration,
     keyCredentials: [],
     passwordCredentials: app.passwordCredentials.map((p) => passwordJson(p)),
   };
@@ -94,9 +96,49 @@ function spJson(sp: ServicePrincipal, ctx: Context): Record<string, unknown> {
     servicePrincipalType: sp.servicePrincipalType,
     signInAudience: 'AzureADMyOrg',
     tags: [],
-    keyCredentials: [],
-    passwordCredentials: [],
+    keyCredentials: sp.keyCredentials.map((k) => ({ customKeyIdentifier: null, key: null, ...k })),
+    passwordCredentials: sp.passwordCredentials.map((p) => passwordJson(p)),
   };
+}
+
+/**
+ * `$select`: only the named properties (and the annotations); a name the type does not have is a 400.
+ * Names match case-insensitively and come back as the type spells them.
+ */
+function project(req: ApiRequest, type: string, json: Record<string, unknown>): Record<string, unknown> | ApiResponse {
+  const select = req.query.get('$select');
+  if (select === null) return json;
+  const out: Record<string, unknown> = {};
+  for (const name of select
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean)) {
+    const key = Object.keys(json).find((k) => k.toLowerCase() === name.toLowerCase());
+    if (key === undefined) return graphError(400, 'BadRequest', `Could not find a property named '${name}' on type 'microsoft.graph.${type}'.`);
+    out[key] = json[key];
+  }
+  return out;
+}
+
+function isProjection(value: Record<string, unknown> | ApiResponse): value is ApiResponse {
+  return typeof value['status'] === 'number' && 'body' in value;
+}
+
+/** A collection answer, each item projected by `$select`. */
+function collection(req: ApiRequest, ctx: Context, set: string, type: string, items: Array<Record<string, unknown>>): ApiResponse {
+  const value: Array<Record<string, unknown>> = [];
+  for (const item of items) {
+    const projected = project(req, type, item);
+    if (isProjection(projected)) return projected;
+    value.push(projected);
+  }
+  return { status: 200, body: { '@odata.context': context(ctx, set), value } };
+}
+
+/** A single entity answer, projected by `$select`. */
+function single(req: ApiRequest, ctx: Context, set: string, type: string, json: Record<string, unknown>): ApiResponse {
+  const projected = project(req, type, json);
+  return isProjection(projected) ? projected : entity(ctx, set, projected);
 }
 
 function context(ctx: Context, fragment: string): string {
@@ -105,10 +147,6 @@ function context(ctx: Context, fragment: string): string {
 
 function entity(ctx: Context, set: string, json: Record<string, unknown>, status = 200): ApiResponse {
   return { status, body: { '@odata.context': context(ctx, `${set}/$entity`), ...json } };
-}
-
-function young(ctx: Context, createdAt: number, lagMs: number): boolean {
-  return ctx.now() - createdAt < lagMs;
 }
 
 type Key = { kind: 'id'; value: string } | { kind: 'alt'; name: string; value: string };
@@ -165,9 +203,35 @@ function applyAppFields(app: App, body: Record<string, unknown>): ApiResponse | 
   if (displayName !== undefined) app.displayName = displayName;
   const audience = str(body['signInAudience']);
   if (audience !== undefined) app.signInAudience = audience;
-  if ('notes' in body) app.notes = str(body['notes']) ?? null;
-  if (Array.isArray(body['tags'])) app.tags = body['tags'].filter((t): t is string => typeof t === 'string');
+  if ('notes' in body) {
+    if (body['notes'] !== null && typeof body['notes'] !== 'string') return invalidProperty('notes');
+    app.notes = str(body['notes']) ?? null;
+  }
+  if ('tags' in body) {
+    const tags = body['tags'];
+    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) return invalidProperty('tags');
+    app.tags = tags;
+  }
+  if ('servicePrincipalLockConfiguration' in body) {
+    const lock = lockConfiguration(body['servicePrincipalLockConfiguration']);
+    if (lock === undefined) return invalidProperty('servicePrincipalLockConfiguration');
+    app.servicePrincipalLockConfiguration = lock;
+  }
   return undefined;
+}
+
+function invalidProperty(name: string): ApiResponse {
+  return graphError(400, 'Request_BadRequest', `Invalid value specified for property '${name}' of resource 'Application'.`);
+}
+
+const LOCK_FLAGS = ['isEnabled', 'allProperties', 'credentialsWithUsageVerify', 'credentialsWithUsageSign', 'identifierUris', 'tokenEncryptionKeyId'] as const;
+
+/** A complex value replaces the old one whole; flags left out are false. undefined: not a valid lock. */
+function lockConfiguration(value: unknown): LockConfiguration | null | undefined {
+  if (value === null) return null;
+  if (!isRecord(value)) return undefined;
+  const lock = Object.fromEntries(LOCK_FLAGS.map((flag) => [flag, value[flag] ?? false])) as Record<(typeof LOCK_FLAGS)[number], unknown>;
+  return LOCK_FLAGS.every((flag) => typeof lock[flag] === 'boolean') ? (lock as unknown as LockConfiguration) : undefined;
 }
 
 function createApp(ctx: Context, body: Record<string, unknown>, uniqueName: string | null): ApiResponse {
@@ -189,6 +253,7 @@ function createApp(ctx: Context, body: Record<string, unknown>, uniqueName: stri
     signInAudience: 'AzureADMyOrg',
     notes: null,
     tags: [],
+    servicePrincipalLockConfiguration: null,
     passwordCredentials: [],
     createdAt: ctx.now(),
   };
@@ -198,26 +263,40 @@ function createApp(ctx: Context, body: Record<string, unknown>, uniqueName: stri
   return entity(ctx, 'applications', appJson(app, ctx), 201);
 }
 
-function addPassword(ctx: Context, app: App, body: Record<string, unknown>): ApiResponse {
-  const policy = ctx.store.passwordPolicy;
-  if (policy.passwordsBlocked) {
-    return graphError(400, 'CredentialTypeNotAllowedAsPerAppPolicy', 'Credential type not allowed as per assigned policy.');
-  }
-  const input = isRecord(body['passwordCredential']) ? body['passwordCredential'] : {};
-  const now = ctx.now();
+/** The lifetime addPassword asks for: application-addpassword.md's defaults when a date is not given. */
+function lifetime(input: Record<string, unknown>, now: number): { start: number; end: number } | ApiResponse {
   const start = str(input['startDateTime']) !== undefined ? Date.parse(str(input['startDateTime']) ?? '') : now;
   const end = str(input['endDateTime']) !== undefined ? Date.parse(str(input['endDateTime']) ?? '') : start + DEFAULT_PASSWORD_LIFETIME_MS;
   if (Number.isNaN(start) || Number.isNaN(end)) {
     return graphError(400, 'Request_BadRequest', "Invalid value specified for property 'endDateTime' of resource 'PasswordCredential'.");
   }
-  if (end <= start) {
-    return graphError(400, 'Request_BadRequest', 'Key credential end date is invalid.');
-  }
-  if (policy.maxLifetimeDays !== undefined && end - start > policy.maxLifetimeDays * DAY_MS) {
-    return graphError(400, 'CredentialInvalidLifetimeAsPerAppPolicy', 'Credential lifetime exceeds the max value allowed as per assigned policy.');
-  }
+  if (end <= start) return graphError(400, 'Request_BadRequest', 'Key credential end date is invalid.');
+  return { start, end };
+}
+
+function addPassword(ctx: Context, app: App, body: Record<string, unknown>): ApiResponse {
+  const { appManagementPolicy: policy } = ctx.store;
+  const made = newPassword(ctx, body, (start, end) => passwordRefusal(policy, policy.applicationRestrictions, app.createdAt, start, end));
+  if ('status' in made) return made;
+  app.passwordCredentials.push(made);
+  return passwordAnswer(ctx, made);
+}
+
+/** A password from addPassword's body, unless its lifetime is invalid or `refusal` names a policy against it. */
+function newPassword(
+  ctx: Context,
+  body: Record<string, unknown>,
+  refusal: (start: number, end: number) => { code: string; message: string } | undefined,
+): Password | ApiResponse {
+  const input = isRecord(body['passwordCredential']) ? body['passwordCredential'] : {};
+  const now = ctx.now();
+  const span = lifetime(input, now);
+  if ('status' in span) return span;
+  const { start, end } = span;
+  const refused = refusal(start, end);
+  if (refused) return graphError(400, refused.code, refused.message);
   const secretText = newSecretText();
-  const password: Password = {
+  return {
     keyId: randomUUID(),
     displayName: str(input['displayName']) ?? null,
     startDateTime: new Date(start).toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -226,8 +305,62 @@ function addPassword(ctx: Context, app: App, body: Record<string, unknown>): Api
     secretText,
     createdAt: now,
   };
-  app.passwordCredentials.push(password);
+}
+
+function passwordAnswer(ctx: Context, password: Password): ApiResponse {
   return { status: 200, body: { '@odata.context': context(ctx, 'microsoft.graph.passwordCredential'), ...passwordJson(password, true) } };
+}
+
+/**
+ * Whether the app's lock (serviceprincipallockconfiguration.md) forbids changing its service principal's
+ * credentials of `usage`: a password's usage is Verify; allProperties locks every credential.
+ */
+function credentialsLocked(app: App | undefined, usage: 'Sign' | 'Verify'): boolean {
+  const lock = app?.servicePrincipalLockConfiguration;
+  if (!lock?.isEnabled) return false;
+  return lock.allProperties || (usage === 'Verify' ? lock.credentialsWithUsageVerify : lock.credentialsWithUsageSign);
+}
+
+/**
+ * The error Graph answers for a locked property. The API reference does not list it; this code and
+ * message are what Graph returns to servicePrincipal-addpassword under a lock, as quoted in Entra ID
+ * troubleshooting write-ups ("CannotUpdateLockedServicePrincipalProperty: Property passwordCredentials is invalid.").
+ */
+function locked(property: 'passwordCredentials' | 'keyCredentials'): ApiResponse {
+  return graphError(400, 'CannotUpdateLockedServicePrincipalProperty', `Property ${property} is invalid.`);
+}
+
+/** servicePrincipal-addpassword.md; the tenant policy's servicePrincipalRestrictions bind it. */
+function spAddPassword(ctx: Context, sp: ServicePrincipal, body: Record<string, unknown>): ApiResponse {
+  if (credentialsLocked(ctx.store.appByAppId(sp.appId), 'Verify')) return locked('passwordCredentials');
+  const { appManagementPolicy: policy } = ctx.store;
+  const made = newPassword(ctx, body, (start, end) => passwordRefusal(policy, policy.servicePrincipalRestrictions, sp.createdAt, start, end));
+  if ('status' in made) return made;
+  sp.passwordCredentials.push(made);
+  return passwordAnswer(ctx, made);
+}
+
+/** servicePrincipal-addkey.md, without checking the proof-of-possession JWT or the certificate itself. */
+function spAddKey(ctx: Context, sp: ServicePrincipal, body: Record<string, unknown>): ApiResponse {
+  const input = isRecord(body['keyCredential']) ? body['keyCredential'] : {};
+  const usage = str(input['usage']);
+  const type = str(input['type']);
+  if ((usage !== 'Sign' && usage !== 'Verify') || !type || !str(input['key'])) {
+    return graphError(400, 'Request_BadRequest', "Invalid value specified for property 'keyCredential' of resource 'ServicePrincipal'.");
+  }
+  if (credentialsLocked(ctx.store.appByAppId(sp.appId), usage)) return locked('keyCredentials');
+  const span = lifetime(input, ctx.now());
+  if ('status' in span) return span;
+  const key: KeyCredential = {
+    keyId: randomUUID(),
+    displayName: str(input['displayName']) ?? null,
+    type,
+    usage,
+    startDateTime: new Date(span.start).toISOString().replace(/\.\d+Z$/, 'Z'),
+    endDateTime: new Date(span.end).toISOString().replace(/\.\d+Z$/, 'Z'),
+  };
+  sp.keyCredentials.push(key);
+  return { status: 200, body: { '@odata.context': context(ctx, 'microsoft.graph.keyCredential'), customKeyIdentifier: null, key: null, ...key } };
 }
 
 function removePassword(app: App, body: Record<string, unknown>): ApiResponse {
@@ -253,7 +386,13 @@ function applications(req: ApiRequest, ctx: Context, key: Key | undefined, actio
         displayName: (a) => a.displayName,
       });
       if (!Array.isArray(items)) return items;
-      return { status: 200, body: { '@odata.context': context(ctx, 'applications'), value: items.map((a) => appJson(a, ctx)) } };
+      return collection(
+        req,
+        ctx,
+        'applications',
+        'application',
+        items.map((a) => appJson(a, ctx)),
+      );
     }
     if (req.method === 'POST') return createApp(ctx, body, str(body['uniqueName']) ?? null);
     return methodNotAllowed();
@@ -262,14 +401,14 @@ function applications(req: ApiRequest, ctx: Context, key: Key | undefined, actio
   if (action) {
     if (req.method !== 'POST') return methodNotAllowed();
     if (action !== 'addPassword' && action !== 'removePassword') return badSegment(action);
-    // Replication lag (design.md §3): a just-created app is not yet visible to addPassword.
-    if (!app || young(ctx, app.createdAt, ctx.lag.appMs)) return notFound(keyText(key));
+    // Replication lag: an object created moments ago answers 404 by id (microsoftgraph/msgraph-sdk-java#2575).
+    if (!app || lagging(ctx, 'app', app.id, app.createdAt)) return notFound(keyText(key));
     return action === 'addPassword' ? addPassword(ctx, app, body) : removePassword(app, body);
   }
   switch (req.method) {
     case 'GET':
-      if (!app || (key.kind === 'id' && young(ctx, app.createdAt, ctx.lag.appMs))) return notFound(keyText(key));
-      return entity(ctx, 'applications', appJson(app, ctx));
+      if (!app || (key.kind === 'id' && lagging(ctx, 'app', app.id, app.createdAt))) return notFound(keyText(key));
+      return single(req, ctx, 'applications', 'application', appJson(app, ctx));
     case 'PATCH': {
       if (app) {
         // application-upsert.md: an existing app is updated and the answer is 204 without a body.
@@ -298,14 +437,14 @@ function createSp(ctx: Context, appId: string | undefined, body: Record<string, 
   const app = appId === undefined ? undefined : store.appByAppId(appId);
   if (!appId) return graphError(400, 'Request_BadRequest', "Property 'appId' is required.");
   // hashicorp/terraform-provider-azuread service_principal_resource.go retries both of these while the app replicates.
-  if (app && young(ctx, app.createdAt, ctx.lag.spLocalTenantMs)) {
+  if (app && lagging(ctx, 'spLocalTenant', app.id, app.createdAt)) {
     return graphError(
       403,
       'Authorization_RequestDenied',
       'When using this permission, the backing application of the service principal being created must in the local tenant',
     );
   }
-  if (!app || young(ctx, app.createdAt, ctx.lag.spNoBackingAppMs)) {
+  if (!app || lagging(ctx, 'spNoBackingApp', app.id, app.createdAt)) {
     return graphError(400, 'Request_BadRequest', `The appId '${appId}' of the service principal does not reference a valid application object.`, [
       {
         code: 'NoBackingApplicationObject',
@@ -327,6 +466,8 @@ function createSp(ctx: Context, appId: string | undefined, body: Record<string, 
     displayName: app.displayName,
     servicePrincipalType: 'Application',
     accountEnabled: typeof body['accountEnabled'] === 'boolean' ? body['accountEnabled'] : true,
+    passwordCredentials: [],
+    keyCredentials: [],
     createdAt: ctx.now(),
   };
   store.servicePrincipals.push(sp);
@@ -336,7 +477,13 @@ function createSp(ctx: Context, appId: string | undefined, body: Record<string, 
 function servicePrincipals(req: ApiRequest, ctx: Context, key: Key | undefined, action: string | undefined): ApiResponse {
   const { store } = ctx;
   const body = isRecord(req.body) ? req.body : {};
-  if (action) return badSegment(action);
+  if (action) {
+    if (!key || (action !== 'addPassword' && action !== 'addKey')) return badSegment(action);
+    if (req.method !== 'POST') return methodNotAllowed();
+    const sp = findSp(ctx, key);
+    if (!sp) return notFound(keyText(key));
+    return action === 'addPassword' ? spAddPassword(ctx, sp, body) : spAddKey(ctx, sp, body);
+  }
   if (!key) {
     if (req.method === 'GET') {
       const items = filterList(store.servicePrincipals, req, {
@@ -345,7 +492,13 @@ function servicePrincipals(req: ApiRequest, ctx: Context, key: Key | undefined, 
         displayName: (s) => s.displayName,
       });
       if (!Array.isArray(items)) return items;
-      return { status: 200, body: { '@odata.context': context(ctx, 'servicePrincipals'), value: items.map((s) => spJson(s, ctx)) } };
+      return collection(
+        req,
+        ctx,
+        'servicePrincipals',
+        'servicePrincipal',
+        items.map((s) => spJson(s, ctx)),
+      );
     }
     if (req.method === 'POST') return createSp(ctx, str(body['appId']), body);
     return methodNotAllowed();
@@ -353,7 +506,7 @@ function servicePrincipals(req: ApiRequest, ctx: Context, key: Key | undefined, 
   const sp = findSp(ctx, key);
   switch (req.method) {
     case 'GET':
-      return sp ? entity(ctx, 'servicePrincipals', spJson(sp, ctx)) : notFound(keyText(key));
+      return sp ? single(req, ctx, 'servicePrincipals', 'servicePrincipal', spJson(sp, ctx)) : notFound(keyText(key));
     case 'PATCH': {
       if (sp) {
         // serviceprincipal-upsert.md: 204 without a body when it existed.
@@ -392,39 +545,61 @@ function organization(req: ApiRequest, ctx: Context): ApiResponse {
   };
 }
 
+/** tenantappmanagementpolicy-get.md: needs Policy.Read.All; the answer is the policy even when it is off. */
+function defaultAppManagementPolicy(req: ApiRequest, ctx: Context): ApiResponse {
+  if (req.method !== 'GET') return methodNotAllowed();
+  if (!ctx.store.policyReadAllowed) return graphError(403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.');
+  return { status: 200, body: policyJson(ctx.store.appManagementPolicy, ctx.urls.graph, ctx.store.tenant.id) };
+}
+
 // `applications(uniqueName='x')` may arrive percent-encoded (quotes, parens) or not; match on the decoded path.
 const ENTITY_PATH =
   /^\/(?:v1\.0|beta)\/(applications|servicePrincipals)(?:\((\w+)='((?:[^']|'')*)'\)|\('([^']*)'\)|\/([^/()]+))?(?:\/(?:microsoft\.graph\.)?(\w+))?\/?$/i;
 
+function route(req: ApiRequest, ctx: Context): ApiResponse {
+  const auth = authenticate(req, ctx, ctx.urls.graph);
+  if (!auth.ok) return graphError(401, 'InvalidAuthenticationToken', auth.message);
+  if (req.invalidBody) return invalidBody();
+  const path = safeDecode(req.pathname);
+  if (/^\/(?:v1\.0|beta)\/organization\/?$/i.test(path)) return organization(req, ctx);
+  if (/^\/(?:v1\.0|beta)\/policies\/defaultAppManagementPolicy\/?$/i.test(path)) return defaultAppManagementPolicy(req, ctx);
+  const match = ENTITY_PATH.exec(path);
+  if (!match?.[1]) {
+    const segments = path.split('/').filter(Boolean);
+    const segment = /^(?:v1\.0|beta)$/i.test(segments[0] ?? '') ? (segments[1] ?? '') : (segments[0] ?? '');
+    return badSegment(segment);
+  }
+  const [, set = '', altName, altValue, quotedId, id, action] = match;
+  let key: Key | undefined;
+  if (altName !== undefined && altValue !== undefined) key = { kind: 'alt', name: altName, value: altValue.replaceAll("''", "'") };
+  else if (quotedId !== undefined) key = { kind: 'id', value: quotedId };
+  else if (id !== undefined) key = { kind: 'id', value: id };
+  return set.toLowerCase() === 'applications' ? applications(req, ctx, key, action) : servicePrincipals(req, ctx, key, action);
+}
+
+/** Real Graph's error innerError repeats the response's request-id and client-request-id headers. */
+function stamped(req: ApiRequest, response: ApiResponse): ApiResponse {
+  const error = isRecord(response.body) ? response.body['error'] : undefined;
+  if (!isRecord(error) || !isRecord(error['innerError'])) return response;
+  error['innerError'] = { ...error['innerError'], 'request-id': req.ids['request-id'], 'client-request-id': req.ids['client-request-id'] };
+  return response;
+}
+
 export const graphApi: ApiHandler = {
   handle(req, ctx) {
-    const auth = authenticate(req, ctx, ctx.urls.graph);
-    if (!auth.ok) return graphError(401, 'InvalidAuthenticationToken', auth.message);
-    if (req.invalidBody) return invalidBody();
-    const path = safeDecode(req.pathname);
-    if (/^\/(?:v1\.0|beta)\/organization\/?$/i.test(path)) return organization(req, ctx);
-    const match = ENTITY_PATH.exec(path);
-    if (!match?.[1]) {
-      const segments = path.split('/').filter(Boolean);
-      const segment = /^(?:v1\.0|beta)$/i.test(segments[0] ?? '') ? (segments[1] ?? '') : (segments[0] ?? '');
-      return badSegment(segment);
-    }
-    const [, set = '', altName, altValue, quotedId, id, action] = match;
-    let key: Key | undefined;
-    if (altName !== undefined && altValue !== undefined) key = { kind: 'alt', name: altName, value: altValue.replaceAll("''", "'") };
-    else if (quotedId !== undefined) key = { kind: 'id', value: quotedId };
-    else if (id !== undefined) key = { kind: 'id', value: id };
-    return set.toLowerCase() === 'applications' ? applications(req, ctx, key, action) : servicePrincipals(req, ctx, key, action);
+    return stamped(req, route(req, ctx));
   },
-  faultBody(status) {
+  faultBody(status, req) {
     const code = status === 429 ? 'TooManyRequests' : (STATUS_CODES[status] ?? 'UnknownError').replace(/\s+/g, '');
     const message = status === 429 ? 'Too many requests.' : `Injected fault (HTTP ${status}).`;
-    return graphError(status, code, message).body;
+    return stamped(req, graphError(status, code, message)).body;
+  },
+  ids(req) {
+    return { 'request-id': randomUUID(), 'client-request-id': header(req, 'client-request-id') ?? randomUUID() };
   },
   headers(req) {
     return {
-      'request-id': randomUUID(),
-      'client-request-id': header(req, 'client-request-id') ?? randomUUID(),
+      ...req.ids,
       'x-ms-ags-diagnostic': JSON.stringify({ ServerInfo: { DataCenter: 'Emulator', Slice: 'E', Ring: '1', ScaleUnit: '000', RoleInstance: 'EMU' } }),
     };
   },

@@ -1,6 +1,6 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { ApiHandler, ApiRequest, ApiResponse, Context } from './http.ts';
-import { bearer, header, isRecord, str } from './http.ts';
+import { bearer, header, isRecord, lagging, str } from './http.ts';
 import type { IssuedToken, RefreshGrant } from './store.ts';
 
 const TOKEN_LIFETIME_S = 3600;
@@ -43,7 +43,7 @@ export function checkClientCredentials(ctx: Context, tenant: string, clientId: s
   const now = ctx.now();
   const password = app.passwordCredentials.find((p) => p.secretText === secret);
   // microsoft-graph-docs #17966: a new secret is rejected with AADSTS7000215 for seconds after addPassword.
-  if (!password || Date.parse(password.startDateTime) > now || now - password.createdAt < ctx.lag.secretAcceptMs) {
+  if (!password || Date.parse(password.startDateTime) > now || lagging(ctx, 'secretAccept', password.keyId, password.createdAt)) {
     return invalidSecret(clientId);
   }
   if (Date.parse(password.endDateTime) <= now) {
@@ -362,49 +362,60 @@ function userTokens(ctx: Context, grant: RefreshGrant, audience: string, scope: 
   };
 }
 
+function route(req: ApiRequest, ctx: Context): ApiResponse {
+  const path = req.pathname;
+  if (req.method === 'GET' && /^\/common\/discovery\/instance$/i.test(path)) {
+    const host = new URL(ctx.urls.identity).host;
+    return {
+      status: 200,
+      body: {
+        tenant_discovery_endpoint: `${ctx.urls.identity}/${ctx.store.tenant.id}/v2.0/.well-known/openid-configuration`,
+        'api-version': '1.1',
+        metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+      },
+    };
+  }
+  const discovery = /^\/([^/]+)(?:\/v2\.0)?\/\.well-known\/openid-configuration$/i.exec(path);
+  if (req.method === 'GET' && discovery?.[1]) {
+    const tenant = discovery[1];
+    if (!knownTenant(ctx, tenant)) {
+      const { code, description } = tenantNotFound(tenant);
+      return oauthError(400, 'invalid_tenant', code, description);
+    }
+    return openidConfiguration(ctx, tenant);
+  }
+  const tokenPath = /^\/([^/]+)\/oauth2\/v2\.0\/token$/i.exec(path);
+  if (req.method === 'POST' && tokenPath?.[1]) return token(req, ctx, tokenPath[1]);
+  const deviceCodePath = /^\/([^/]+)\/oauth2\/v2\.0\/devicecode$/i.exec(path);
+  if (req.method === 'POST' && deviceCodePath?.[1]) return deviceCode(req, ctx, deviceCodePath[1]);
+  return oauthError(404, 'invalid_request', 900561, `AADSTS900561: The endpoint only accepts ${req.method === 'GET' ? 'POST' : 'GET'} requests. Path: ${path}`);
+}
+
+/** Entra ID's error body names the request by its x-ms-request-id (Trace ID) and client-request-id (Correlation ID). */
+function stamped(req: ApiRequest, response: ApiResponse): ApiResponse {
+  const body = response.body;
+  if (!isRecord(body) || typeof body['trace_id'] !== 'string') return response;
+  const traceId = req.ids['x-ms-request-id'] ?? body['trace_id'];
+  const correlationId = req.ids['client-request-id'] ?? String(body['correlation_id']);
+  const description = String(body['error_description'])
+    .replace(/Trace ID: [^\r\n]*/, `Trace ID: ${traceId}`)
+    .replace(/Correlation ID: [^\r\n]*/, `Correlation ID: ${correlationId}`);
+  return { ...response, body: { ...body, error_description: description, trace_id: traceId, correlation_id: correlationId } };
+}
+
 export const identityApi: ApiHandler = {
   handle(req, ctx) {
-    const path = req.pathname;
-    if (req.method === 'GET' && /^\/common\/discovery\/instance$/i.test(path)) {
-      const host = new URL(ctx.urls.identity).host;
-      return {
-        status: 200,
-        body: {
-          tenant_discovery_endpoint: `${ctx.urls.identity}/${ctx.store.tenant.id}/v2.0/.well-known/openid-configuration`,
-          'api-version': '1.1',
-          metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
-        },
-      };
-    }
-    const discovery = /^\/([^/]+)(?:\/v2\.0)?\/\.well-known\/openid-configuration$/i.exec(path);
-    if (req.method === 'GET' && discovery?.[1]) {
-      const tenant = discovery[1];
-      if (!knownTenant(ctx, tenant)) {
-        const { code, description } = tenantNotFound(tenant);
-        return oauthError(400, 'invalid_tenant', code, description);
-      }
-      return openidConfiguration(ctx, tenant);
-    }
-    const tokenPath = /^\/([^/]+)\/oauth2\/v2\.0\/token$/i.exec(path);
-    if (req.method === 'POST' && tokenPath?.[1]) return token(req, ctx, tokenPath[1]);
-    const deviceCodePath = /^\/([^/]+)\/oauth2\/v2\.0\/devicecode$/i.exec(path);
-    if (req.method === 'POST' && deviceCodePath?.[1]) return deviceCode(req, ctx, deviceCodePath[1]);
-    return oauthError(
-      404,
-      'invalid_request',
-      900561,
-      `AADSTS900561: The endpoint only accepts ${req.method === 'GET' ? 'POST' : 'GET'} requests. Path: ${path}`,
-    );
+    return stamped(req, route(req, ctx));
   },
-  faultBody(status) {
-    return oauthError(status, status === 429 ? 'temporarily_unavailable' : 'server_error', 50196, `AADSTS50196: Injected fault (HTTP ${status}).`).body;
+  faultBody(status, req) {
+    return stamped(req, oauthError(status, status === 429 ? 'temporarily_unavailable' : 'server_error', 50196, `AADSTS50196: Injected fault (HTTP ${status}).`))
+      .body;
+  },
+  ids(req) {
+    return { 'x-ms-request-id': randomUUID(), 'client-request-id': header(req, 'client-request-id') ?? randomUUID() };
   },
   headers(req) {
-    return {
-      'x-ms-request-id': randomUUID(),
-      'client-request-id': header(req, 'client-request-id') ?? randomUUID(),
-      'Cache-Control': 'no-store, no-cache',
-    };
+    return { ...req.ids, 'Cache-Control': 'no-store, no-cache' };
   },
 };
 

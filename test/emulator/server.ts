@@ -6,13 +6,17 @@ import { armApi } from './arm.ts';
 import { certPath, loadCert } from './cert.ts';
 import { graphApi } from './graph.ts';
 import type { Api, ApiHandler, ApiRequest, ApiResponse, Context, LagSettings, Urls } from './http.ts';
+import { NO_LAG } from './http.ts';
 import { identityApi } from './identity.ts';
+import type { TenantAppManagementPolicy } from './policy.ts';
+import { OPEN_POLICY } from './policy.ts';
 import { spotApi } from './spot.ts';
-import type { PasswordPolicy, RoleName, SpotAccount, Subscription, SubscriptionState } from './store.ts';
+import type { RoleName, SpotAccount, Subscription, SubscriptionState } from './store.ts';
 import { digits, hex, Store } from './store.ts';
 
 export { certPath, ensureCert, keyPath } from './cert.ts';
 export type { Api, LagSettings, Urls } from './http.ts';
+export type * from './policy.ts';
 export type * from './store.ts';
 export { BUILT_IN_ROLES, roleGuidOf, Store } from './store.ts';
 
@@ -39,7 +43,10 @@ export interface EmulatorOptions {
   spotToken: string;
   /** false: creating an application answers 403 Authorization_RequestDenied. */
   graphAppRegistrationAllowed: boolean;
-  passwordPolicy: PasswordPolicy;
+  /** The tenant's default app management policy, in Graph's shape; addPassword enforces it. Default: off. */
+  appManagementPolicy: TenantAppManagementPolicy;
+  /** false: the caller lacks Policy.Read.All, so GET /policies/defaultAppManagementPolicy answers 403. */
+  policyReadAllowed: boolean;
   lag: Partial<LagSettings>;
   latencyMs: number;
   /** Clock for createdAt, lag windows and expiry. */
@@ -58,6 +65,13 @@ export interface RequestRecord {
   at: number;
   /** Parsed JSON (or form) body with clientSecret / secretText / client_secret values replaced by '***'. */
   body?: unknown;
+  /**
+   * The ids the answer carried (also an injected fault's), to match an audit log line with this request:
+   * Graph `request-id`, `client-request-id`; ARM `x-ms-request-id`, `x-ms-correlation-request-id`;
+   * identity `x-ms-request-id`, `client-request-id`; Spot the envelope's `request.id`. Set once the
+   * request is read, so also on requests never answered.
+   */
+  ids?: Record<string, string>;
 }
 
 export interface FaultRule {
@@ -122,6 +136,20 @@ function redact(value: unknown): unknown {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.has(k.toLowerCase()) && v != null ? '***' : redact(v)]));
 }
 
+/** The ids as sent: a fault's own headers or Spot envelope may carry other values than the ones chosen. */
+function idsSent(ids: Record<string, string>, headers: Record<string, string>, body: unknown): Record<string, string> {
+  const sent: Record<string, string> = {};
+  for (const [name, value] of Object.entries(ids)) {
+    const headerName = Object.keys(headers).find((k) => k.toLowerCase() === name.toLowerCase());
+    sent[name] = headerName === undefined ? value : (headers[headerName] ?? value);
+  }
+  if ('request.id' in ids && typeof body === 'object' && body !== null) {
+    const request = (body as { request?: { id?: unknown } }).request;
+    if (typeof request?.id === 'string') sent['request.id'] = request.id;
+  }
+  return sent;
+}
+
 function parseBody(raw: string, contentType: string | undefined): { body: unknown; invalid: boolean } {
   if (raw.trim() === '') return { body: undefined, invalid: false };
   if (contentType?.includes('application/x-www-form-urlencoded')) {
@@ -171,7 +199,8 @@ function defaults(options: Partial<EmulatorOptions>): EmulatorOptions {
     accounts: 1,
     spotToken: randomBytes(32).toString('hex'),
     graphAppRegistrationAllowed: true,
-    passwordPolicy: {},
+    appManagementPolicy: OPEN_POLICY,
+    policyReadAllowed: true,
     lag: {},
     latencyMs: 0,
     now: Date.now,
@@ -189,7 +218,8 @@ function buildStore(o: EmulatorOptions): Store {
     now,
   });
   store.graphAppRegistrationAllowed = o.graphAppRegistrationAllowed;
-  store.passwordPolicy = { ...o.passwordPolicy };
+  store.appManagementPolicy = structuredClone(o.appManagementPolicy);
+  store.policyReadAllowed = o.policyReadAllowed;
   for (const seed of seedSubscriptions(o.subscriptions)) {
     const sub: Subscription = {
       subscriptionId: seed.subscriptionId ?? randomUUID(),
@@ -219,8 +249,8 @@ export async function startEmulator(options: Partial<EmulatorOptions> = {}): Pro
   const tls = loadCert();
   const servers = { identity: createServer(tls), graph: createServer(tls), arm: createServer(tls), spot: createServer(tls) } satisfies Record<Api, Server>;
   const urls: Urls = { identity: '', graph: '', arm: '', spot: '' };
-  const lag: LagSettings = { appMs: 0, spNoBackingAppMs: 0, spLocalTenantMs: 0, principalMs: 0, secretAcceptMs: 0, ...o.lag };
-  const ctx: Context = { store, lag, urls, now: o.now };
+  const lag: LagSettings = { ...NO_LAG, ...o.lag };
+  const ctx: Context = { store, lag, refusals: new Map(), urls, now: o.now };
 
   const rules: Array<FaultRule & { remaining: number }> = [];
   const hangs: Array<HangMatch & { resolve: (r: RequestRecord) => void }> = [];
@@ -289,6 +319,7 @@ export async function startEmulator(options: Partial<EmulatorOptions> = {}): Pro
     const hasBody = response.body !== undefined && response.status !== 204;
     const payload = hasBody ? (typeof response.body === 'string' ? response.body : JSON.stringify(response.body)) : '';
     if (hasBody && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['Content-Type'] = CONTENT_TYPE[api];
+    record.ids = idsSent(req.ids, headers, response.body);
     res.writeHead(response.status, headers);
     res.end(payload);
   }
@@ -296,7 +327,7 @@ export async function startEmulator(options: Partial<EmulatorOptions> = {}): Pro
   async function onRequest(api: Api, raw: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = raw.url ?? '/';
     const queryAt = url.indexOf('?');
-    // @azure/arm-authorization sends `//subscriptions/...` (design.md §6): collapse, never resolve against a base URL.
+    // @azure/arm-authorization sends `//subscriptions/...`: collapse, never resolve against a base URL.
     const pathname = (queryAt < 0 ? url : url.slice(0, queryAt)).replace(/\/{2,}/g, '/');
     const search = queryAt < 0 ? '' : url.slice(queryAt + 1);
     const method = (raw.method ?? 'GET').toUpperCase();
@@ -312,7 +343,9 @@ export async function startEmulator(options: Partial<EmulatorOptions> = {}): Pro
     const text = await readBody(raw);
     const parsed = parseBody(text, raw.headers['content-type']);
     if (parsed.body !== undefined) record.body = parsed.invalid ? '<invalid JSON>' : redact(parsed.body);
-    const req: ApiRequest = { method, pathname, query: new URLSearchParams(search), headers: raw.headers, body: parsed.body, invalidBody: parsed.invalid };
+    const unstamped = { method, pathname, query: new URLSearchParams(search), headers: raw.headers, body: parsed.body, invalidBody: parsed.invalid };
+    const req: ApiRequest = { ...unstamped, ids: APIS[api].ids(unstamped) };
+    record.ids = { ...req.ids };
 
     const hangIndex = hangs.findIndex(
       (h) => (h.seq !== undefined && h.seq === record.seq) || (h.seq === undefined && h.when?.({ api, method, path: record.path })),

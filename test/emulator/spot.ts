@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { ApiHandler, ApiRequest, ApiResponse, Context } from './http.ts';
-import { bearer, isRecord, str } from './http.ts';
+import { bearer, isRecord, lagging, str } from './http.ts';
 import { checkClientCredentials } from './identity.ts';
 import type { SpotAccount } from './store.ts';
-import { digits, hex } from './store.ts';
+import { digits, hex, scopeCovers } from './store.ts';
 
 interface SpotError {
   code: string;
@@ -15,7 +15,7 @@ interface SpotError {
 function requestPart(req: ApiRequest): Record<string, unknown> {
   const query = req.query.toString();
   return {
-    id: randomBytes(4).toString('hex') + '-' + randomBytes(2).toString('hex'),
+    id: req.ids['request.id'],
     url: req.pathname + (query ? `?${query}` : ''),
     method: req.method,
     timestamp: new Date().toISOString(),
@@ -46,6 +46,28 @@ function cantValidate(req: ApiRequest, detail: string): ApiResponse {
   return errors(req, 400, { code: 'CANT_VALIDATE_CREDENTIALS', message: `Failed to validate credentials: ${detail}` });
 }
 
+/**
+ * Whether Azure RBAC, as Spot sees it, lets `principalId` read `scope`: some assignment covers it and
+ * has replicated (articles/role-based-access-control/troubleshooting.md: a new assignment can take minutes to take effect).
+ * With no covering assignment at all, never.
+ */
+function rbacCaughtUp(ctx: Context, principalId: string, scope: string): boolean {
+  const covering = ctx.store.assignmentsFor(principalId).filter((a) => scopeCovers(a.scope, scope));
+  return covering.some((a) => !lagging(ctx, 'spotRbac', a.id, a.createdAt));
+}
+
+/**
+ * Spot checks new credentials by reading the subscription's virtual machines; Azure's AuthorizationFailed
+ * text is Azure RBAC's (MicrosoftDocs/azure-docs articles/role-based-access-control/troubleshooting.md). The envelope's code for it is
+ * undocumented (spotinst/openapi lists none): 'AuthorizationFailed', Azure's own code, is a guess.
+ */
+function rbacRefusal(req: ApiRequest, clientId: string, principalId: string, scope: string): ApiResponse {
+  return errors(req, 400, {
+    code: 'AuthorizationFailed',
+    message: `The client '${clientId}' with object id '${principalId}' does not have authorization to perform action 'Microsoft.Compute/virtualMachines/read' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
+  });
+}
+
 const CREDENTIAL_FIELDS = ['clientId', 'clientSecret', 'tenantId', 'subscriptionId', 'expirationDate'] as const;
 
 type Credentials = Record<(typeof CREDENTIAL_FIELDS)[number], string>;
@@ -68,11 +90,8 @@ function validate(req: ApiRequest, ctx: Context): { credentials: Credentials } |
   const subscription = store.subscription(subscriptionId);
   const scope = `/subscriptions/${subscriptionId}`;
   if (!subscription) return cantValidate(req, `SubscriptionNotFound: The subscription '${subscriptionId}' could not be found.`);
-  if (!store.hasAccess(signIn.principalId, scope)) {
-    return cantValidate(
-      req,
-      `AuthorizationFailed: The client '${credentials.clientId}' with object id '${signIn.principalId}' does not have authorization to perform action 'Microsoft.Resources/subscriptions/read' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
-    );
+  if (!rbacCaughtUp(ctx, signIn.principalId, scope)) {
+    return rbacRefusal(req, credentials.clientId, signIn.principalId, scope);
   }
   return { credentials };
 }
@@ -159,6 +178,10 @@ export const spotApi: ApiHandler = {
   faultBody(status, req) {
     const code = status === 429 ? 'TOO_MANY_REQUESTS' : (STATUS_CODES[status] ?? 'ERROR').toUpperCase().replace(/\W+/g, '_');
     return spotEnvelope(req, status, { errors: [{ code, message: status === 429 ? 'Rate limit exceeded' : `Injected fault (HTTP ${status})` }] }).body;
+  },
+  // Spot's answers carry the id only in the envelope's request.id (spotinst/openapi), e.g. 'a1b2c3d4-e5f6'.
+  ids() {
+    return { 'request.id': randomBytes(4).toString('hex') + '-' + randomBytes(2).toString('hex') };
   },
   headers() {
     return {};

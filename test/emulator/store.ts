@@ -1,4 +1,5 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { OPEN_POLICY, type TenantAppManagementPolicy } from './policy.ts';
 
 export type RoleName = 'Owner' | 'Contributor' | 'Reader' | 'UserAccessAdministrator';
 export type SubscriptionState = 'Enabled' | 'Disabled' | 'Warned' | 'PastDue' | 'Deleted';
@@ -14,6 +15,26 @@ export interface Password {
   createdAt: number;
 }
 
+/** Which sensitive properties of the app's service principals are locked (serviceprincipallockconfiguration.md). */
+export interface LockConfiguration {
+  isEnabled: boolean;
+  allProperties: boolean;
+  credentialsWithUsageVerify: boolean;
+  credentialsWithUsageSign: boolean;
+  identifierUris: boolean;
+  tokenEncryptionKeyId: boolean;
+}
+
+/** A certificate added with addKey; the emulator keeps only what Graph returns about it. */
+export interface KeyCredential {
+  keyId: string;
+  displayName: string | null;
+  type: string;
+  usage: string;
+  startDateTime: string;
+  endDateTime: string;
+}
+
 export interface App {
   id: string;
   appId: string;
@@ -22,6 +43,7 @@ export interface App {
   signInAudience: string;
   notes: string | null;
   tags: string[];
+  servicePrincipalLockConfiguration: LockConfiguration | null;
   passwordCredentials: Password[];
   createdAt: number;
 }
@@ -32,6 +54,8 @@ export interface ServicePrincipal {
   displayName: string;
   servicePrincipalType: 'Application';
   accountEnabled: boolean;
+  passwordCredentials: Password[];
+  keyCredentials: KeyCredential[];
   createdAt: number;
 }
 
@@ -122,11 +146,6 @@ export interface DeviceCode {
 export interface RefreshGrant {
   clientId: string;
   principalId: string;
-}
-
-export interface PasswordPolicy {
-  maxLifetimeDays?: number;
-  passwordsBlocked?: boolean;
 }
 
 export const BUILT_IN_ROLES: Record<
@@ -232,7 +251,9 @@ export class Store {
   deviceCodes: DeviceCode[] = [];
   refreshTokens = new Map<string, RefreshGrant>();
   graphAppRegistrationAllowed = true;
-  passwordPolicy: PasswordPolicy = {};
+  /** Whether the caller holds Policy.Read.All: without it, reading the app management policy answers 403. */
+  policyReadAllowed = true;
+  appManagementPolicy: TenantAppManagementPolicy = { ...OPEN_POLICY };
   spot: { token: string; accounts: SpotAccount[]; credentials: Map<string, SpotCredentials> };
 
   constructor(init: { tenantId: string; tenantDisplayName: string; caller: Caller; spotToken: string; now: number }) {
