@@ -10,6 +10,8 @@ export interface CliIo {
   report: Reporter;
   /** Prints to stdout through the redactor. */
   print: (text: string) => void;
+  /** The command's result on stdout: `json` under --json (one object, nothing else), else `text()`. */
+  result: (json: unknown, text: () => string) => void;
   signal: AbortSignal;
 }
 

@@ -44,6 +44,7 @@ export async function runScript(command: Command, edge: ProcessEdge): Promise<nu
     redactor,
     report: progressReporter(() => config, redactor),
     print: (text) => process.stdout.write(`${redactor.redact(text)}\n`),
+    result: (json, text) => io.print(config?.json ? JSON.stringify(json, null, 2) : text()),
     signal: controller.signal,
   };
   try {

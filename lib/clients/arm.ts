@@ -53,7 +53,8 @@ export interface ArmApi {
   putRoleDefinition(scope: string, guid: string, role: CustomRole): Promise<RoleDefinition>;
 }
 
-const AUTHORIZATION_API_VERSION = '2022-04-01';
+/** The version the subscription-scope permissions call is documented with (see `permissions` below). */
+const PERMISSIONS_API_VERSION = '2015-07-01';
 
 export async function createArmApi(credential: TokenCredential, armEndpoint: string): Promise<ArmApi> {
   const [{ AuthorizationManagementClient }, { SubscriptionClient }, { createPipelineRequest }] = await Promise.all([
@@ -75,10 +76,13 @@ export async function createArmApi(credential: TokenCredential, armEndpoint: str
         return all;
       }),
     getSubscription: (subscriptionId) => call(async () => toSubscription(await subscriptions.subscriptions.get(subscriptionId))),
-    // The SDK has no operation for subscription-scope permissions; the REST route exists, so send it through the same pipeline.
+    // The SDK and the REST specifications define permissions only at resource-group and resource scope;
+    // the subscription-scope form, and matching roleAssignments/write against its actions and notActions,
+    // is documented in azure-docs articles/azure-resource-manager/resource-manager-api-authentication.md
+    // ("Check if user can assign access to subscription"), with api-version 2015-07-01.
     permissions: (subscriptionId) =>
       call(async () => {
-        const url = `${armEndpoint}/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/permissions?api-version=${AUTHORIZATION_API_VERSION}`;
+        const url = `${armEndpoint}/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/permissions?api-version=${PERMISSIONS_API_VERSION}`;
         const response = await authorization.sendRequest(createPipelineRequest({ url, method: 'GET' }));
         const body = response.bodyAsText ? (JSON.parse(response.bodyAsText) as { value?: PermissionSet[]; error?: { code?: string; message?: string } }) : {};
         if (response.status >= 400) {

@@ -2,12 +2,32 @@ import type { TokenCredential } from '@azure/identity';
 import type { Client, GraphError } from '@microsoft/microsoft-graph-client';
 import { ApiError, kindForStatus, UNREACHABLE_HINT, unlessNotFound } from '../core/errors.ts';
 import { type RetryEffects, type RetrySchedule, retryOnLag } from '../core/retry.ts';
+import type { TenantAppManagementPolicy } from '../domain/secret-policy.ts';
 
-export interface Application {
+/** The app instance property lock (Graph resources/serviceprincipallockconfiguration.md). */
+export interface ServicePrincipalLock {
+  isEnabled: boolean;
+  allProperties: boolean;
+  credentialsWithUsageVerify: boolean;
+  credentialsWithUsageSign: boolean;
+  tokenEncryptionKeyId: boolean;
+}
+
+/** What this tool sets on its application, beyond the unique name. */
+export interface ApplicationShape {
+  displayName: string;
+  notes: string;
+  tags: string[];
+  servicePrincipalLockConfiguration: ServicePrincipalLock;
+}
+
+export interface Application extends Partial<Omit<ApplicationShape, 'displayName' | 'notes'>> {
   id: string;
   appId: string;
   uniqueName?: string;
   displayName: string;
+  notes?: string | null;
+  createdDateTime?: string;
   passwordCredentials: PasswordCredential[];
 }
 
@@ -30,7 +50,8 @@ export interface ServicePrincipal {
 export interface GraphApi {
   tenant(): Promise<{ id: string; displayName: string }>;
   /** Find-or-create by the immutable alternate key uniqueName (application-upsert.md). */
-  upsertApplication(uniqueName: string, displayName: string): Promise<{ application: Application; created: boolean }>;
+  upsertApplication(uniqueName: string, shape: ApplicationShape): Promise<{ application: Application; created: boolean }>;
+  updateApplication(objectId: string, fields: Partial<ApplicationShape>): Promise<void>;
   getApplication(objectId: string): Promise<Application>;
   /** The application with this uniqueName, if any (read-only; for plans). */
   findApplication(uniqueName: string): Promise<Application | undefined>;
@@ -41,11 +62,13 @@ export interface GraphApi {
   /** Find-or-create by appId (serviceprincipal-upsert.md). */
   upsertServicePrincipal(appId: string): Promise<{ servicePrincipal: ServicePrincipal; created: boolean }>;
   getServicePrincipal(objectId: string): Promise<ServicePrincipal>;
+  /** The tenant's default app management policy; undefined when the caller may not read it (403: it needs Policy.Read.All). */
+  defaultAppManagementPolicy(): Promise<TenantAppManagementPolicy | undefined>;
   deleteApplication(objectId: string): Promise<void>;
   deleteServicePrincipal(objectId: string): Promise<void>;
 }
 
-const APP_FIELDS = 'id,appId,uniqueName,displayName,passwordCredentials';
+const APP_FIELDS = 'id,appId,uniqueName,displayName,notes,tags,servicePrincipalLockConfiguration,createdDateTime,passwordCredentials';
 
 /**
  * The Graph client's RetryHandler retries only 429/503/504 answers, never a request that got no answer
@@ -90,14 +113,21 @@ export async function createGraphApi(credential: TokenCredential, graphEndpoint:
       if (!organization) throw new ApiError('graph', { kind: 'not-found', status: 200, message: 'Graph returned no organization for the signed-in identity.' });
       return organization;
     },
-    async upsertApplication(uniqueName, displayName) {
+    async upsertApplication(uniqueName, shape) {
       const path = `/applications(uniqueName=${key(uniqueName)})`;
       const created = (await call(() =>
-        client.api(path).version('v1.0').header('Prefer', 'create-if-missing').patch({ displayName, signInAudience: 'AzureADMyOrg' }),
+        client
+          .api(path)
+          .version('v1.0')
+          .header('Prefer', 'create-if-missing')
+          .patch({ ...shape, signInAudience: 'AzureADMyOrg' }),
       )) as Application | undefined;
       // 201 carries the new object; 204 (it existed, and was updated) carries nothing.
       if (created?.id) return { application: { ...created, passwordCredentials: created.passwordCredentials ?? [] }, created: true };
       return { application: await getApplication(path), created: false };
+    },
+    async updateApplication(objectId, fields) {
+      await call(() => client.api(`/applications/${objectId}`).version('v1.0').patch(fields));
     },
     getApplication: (objectId) => getApplication(`/applications/${objectId}`),
     findApplication: (uniqueName) => unlessNotFound(getApplication(`/applications(uniqueName=${key(uniqueName)})`)),
@@ -114,6 +144,13 @@ export async function createGraphApi(credential: TokenCredential, graphEndpoint:
       return { servicePrincipal: await getServicePrincipal(path), created: false };
     },
     getServicePrincipal: (objectId) => getServicePrincipal(`/servicePrincipals/${objectId}`),
+    // Graph answers a caller without Policy.Read.All with 403, as Authorization_RequestDenied or, for a
+    // token that lacks the scope, AccessDenied (Azure/azure-cli issue #23906): either way, unknown.
+    defaultAppManagementPolicy: () =>
+      call(() => client.api('/policies/defaultAppManagementPolicy').version('v1.0').get() as Promise<TenantAppManagementPolicy>).catch((error: unknown) => {
+        if (error instanceof ApiError && error.status === 403) return undefined;
+        throw error;
+      }),
     async deleteApplication(objectId) {
       await call(() => client.api(`/applications/${objectId}`).version('v1.0').delete());
     },

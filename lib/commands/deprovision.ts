@@ -12,7 +12,7 @@ import { removeRole } from '../steps/remove-role.ts';
 import { removeServicePrincipal } from '../steps/remove-service-principal.ts';
 import { removeSpotAccount } from '../steps/remove-spot-account.ts';
 import type { AnyStep } from '../steps/step.ts';
-import { checkSignInToStateTenant } from './shared.ts';
+import { checkSignInToStateTenant, requireRecorded } from './shared.ts';
 
 /** The role first, so the principal loses its access before it disappears; the Spot account last. */
 export const DEPROVISION_STEPS: AnyStep[] = [removeRole, removeServicePrincipal, removeApp];
@@ -39,13 +39,7 @@ export interface DeprovisionResult {
 export async function deprovision(config: Config, deps: DeprovisionDeps): Promise<DeprovisionResult> {
   return withSession(config, deps, { lock: true }, async (ctx, store) => {
     const { state } = ctx;
-    if (Object.keys(state.steps).length === 0) {
-      throw new OnboardError(
-        'state',
-        `Nothing is recorded for Spot account ${ctx.accountId} in ${store.path}, so there is nothing this tool may remove.`,
-        'Run this where you ran provision.ts, or pass --state with the state file it wrote.',
-      );
-    }
+    requireRecorded(state, store.path, ', so there is nothing this tool may remove');
     const steps = config.deleteSpotAccount ? [...DEPROVISION_STEPS, removeSpotAccount] : DEPROVISION_STEPS;
     loadRecordedOutputs(ctx);
     const pending = steps.filter((step) => !isDone(step, ctx));
@@ -130,9 +124,9 @@ export const deprovisionCommand: Command = {
   name: 'deprovision',
   options: OPTIONS,
   help: HELP,
-  async run(config, { redactor, report, print, signal }) {
+  async run(config, { redactor, report, result: show, signal }) {
     const result = await deprovision(config, { report, redactor, signal, confirm: askYesNo });
-    print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result));
+    show(jsonFields(result), () => summary(result));
   },
 };
 

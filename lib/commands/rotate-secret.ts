@@ -2,15 +2,17 @@ import type { Command } from '../cli/command.ts';
 import type { Config } from '../config/config.ts';
 import { optionsFor, optionsHelp } from '../config/options.ts';
 import { OnboardError } from '../core/errors.ts';
-import { runSteps } from '../core/runner.ts';
+import { loadRecordedOutputs, runSteps } from '../core/runner.ts';
 import { type SessionDeps, withSession } from '../core/session.ts';
 import type { State } from '../core/state.ts';
 import { findSpotAccount } from '../domain/spot-accounts.ts';
 import { rotateAddSecret } from '../steps/rotate-add-secret.ts';
 import { rotateLink } from '../steps/rotate-link.ts';
 import { rotateRemoveOld } from '../steps/rotate-remove-old.ts';
+import { checkSecretPolicy } from '../steps/shared.ts';
 import type { AnyStep } from '../steps/step.ts';
-import { checkSignInToStateTenant } from './shared.ts';
+import { need } from '../steps/step.ts';
+import { checkSignInToStateTenant, requireRecorded } from './shared.ts';
 
 /** Add, link (and read back), then remove: the old secret goes only once Spot holds the new one. */
 export const ROTATE_STEPS: AnyStep[] = [rotateAddSecret, rotateLink, rotateRemoveOld];
@@ -39,6 +41,12 @@ export async function rotateSecret(config: Config, deps: SessionDeps): Promise<R
     await checkSignInToStateTenant(ctx);
     // Spot must be able to take the new secret before one is added to the app.
     await findSpotAccount(await ctx.clients.spot(), ctx.accountId);
+    loadRecordedOutputs(ctx);
+    if (!state.steps['rotate-link']) {
+      // The policy's restrictions apply by the application's creation date: it may predate them.
+      const application = await (await ctx.clients.graph()).getApplication(need(ctx, 'applicationObjectId'));
+      await checkSecretPolicy(ctx, application.createdDateTime ? new Date(application.createdDateTime) : ctx.now());
+    }
     const resumed = state.rotation !== undefined;
     if (state.rotation) {
       ctx.report.info(`Finishing the rotation started at ${state.rotation.startedAt} by an interrupted run.`);
@@ -67,13 +75,7 @@ export async function rotateSecret(config: Config, deps: SessionDeps): Promise<R
 
 /** Rotation starts from a finished link: one whose secret the state records and Spot holds. */
 function requireLink(state: State, path: string): void {
-  if (Object.keys(state.steps).length === 0) {
-    throw new OnboardError(
-      'state',
-      `Nothing is recorded for Spot account ${state.accountId} in ${path}.`,
-      'Run this where you ran provision.ts, or pass --state with the state file it wrote; to link the account first, run provision.ts.',
-    );
-  }
+  requireRecorded(state, path);
   if (state.deprovisioned) {
     throw new OnboardError(
       'state',
@@ -114,9 +116,9 @@ export const rotateSecretCommand: Command = {
   name: 'rotate-secret',
   options: OPTIONS,
   help: HELP,
-  async run(config, { redactor, report, print, signal }) {
+  async run(config, { redactor, report, result: show, signal }) {
     const result = await rotateSecret(config, { report, redactor, signal });
-    print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result));
+    show(jsonFields(result), () => summary(result));
   },
 };
 

@@ -8,7 +8,7 @@ import { loadRecordedOutputs } from '../core/runner.ts';
 import { type SessionDeps, withSession } from '../core/session.ts';
 import { ownRoleAssignment, sameRole } from '../domain/role-assignments.ts';
 import { CONTRIBUTOR_ROLE_ID } from '../domain/roles.ts';
-import { checkSignInToStateTenant } from './shared.ts';
+import { checkSignInToStateTenant, requireRecorded } from './shared.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'error';
 
@@ -40,13 +40,7 @@ const check = (name: string, status: CheckStatus, detail: string): Check => ({ c
 export async function linkStatus(config: Config, deps: SessionDeps): Promise<LinkStatus> {
   return withSession(config, deps, { lock: false }, async (ctx, store) => {
     const { state } = ctx;
-    if (Object.keys(state.steps).length === 0) {
-      throw new OnboardError(
-        'state',
-        `Nothing is recorded for Spot account ${ctx.accountId} in ${store.path}.`,
-        'Run this where you ran provision.ts, or pass --state with the state file it wrote; to link the account, run provision.ts.',
-      );
-    }
+    requireRecorded(state, store.path);
     loadRecordedOutputs(ctx);
     const checks = [stateCheck(ctx, store.path)];
     if (!state.deprovisioned) {
@@ -223,9 +217,9 @@ export const statusCommand: Command = {
   name: 'status',
   options: OPTIONS,
   help: HELP,
-  async run(config, { redactor, report, print, signal }) {
+  async run(config, { redactor, report, result: show, signal }) {
     const status = await linkStatus(config, { report, redactor, signal });
-    print(config.json ? JSON.stringify(status, null, 2) : table(status));
+    show(status, () => table(status));
     const failed = status.checks.filter((c) => c.status === 'error');
     if (failed.length > 0) {
       throw new OnboardError(

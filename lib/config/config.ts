@@ -49,6 +49,8 @@ export interface Config {
   cwd: string;
   appName?: string;
   secretExpiryMonths: number;
+  /** --secret-expiry was given: a policy that allows less stops the run instead of shortening it. */
+  secretExpiryExplicit: boolean;
   maxWaitSeconds: number;
   /** --yes was given: go ahead without asking, destructive scripts included. */
   assumeYes: boolean;
@@ -242,6 +244,7 @@ function linkSection({ flag, given, pick, problems }: Inputs) {
     role,
     appName: appName?.trim(),
     secretExpiryMonths: wholeNumber(pick('secret-expiry'), '--secret-expiry', 1, MAX_SECRET_MONTHS, problems),
+    secretExpiryExplicit: flag('secret-expiry') !== undefined,
     maxWaitSeconds: wholeNumber(pick('max-wait'), '--max-wait', 0, 3600, problems),
     deleteSpotAccount: given('delete-spot-account'),
   };

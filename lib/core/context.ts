@@ -1,5 +1,6 @@
 import type { Clients } from '../clients/clients.ts';
 import type { Config } from '../config/config.ts';
+import type { SecretRules } from '../domain/secret-policy.ts';
 import type { Outputs } from '../steps/outputs.ts';
 import type { Redactor } from './redact.ts';
 import type { Reporter } from './reporter.ts';
@@ -19,6 +20,8 @@ export interface Context {
    * one and the link step removes the lost one.
    */
   heldSecret?: { keyId: string; value: string };
+  /** What the tenant's app management policy allows a new secret, when preflight could read it. */
+  secretRules?: SecretRules;
   clients: Clients;
   report: Reporter;
   redactor: Redactor;

@@ -28,7 +28,7 @@ export async function runSteps(ctx: Context, steps: AnyStep[], store: StateStore
   loadRecordedOutputs(ctx);
   for (const step of steps) {
     if (ctx.signal.aborted) throw interrupted();
-    if (!step.always && isDone(step, ctx)) {
+    if (!step.always && !step.reconcile && isDone(step, ctx)) {
       ctx.report.stepDone(step.id, 'already done');
       continue;
     }
@@ -59,7 +59,7 @@ export async function planSteps(ctx: Context, steps: AnyStep[]): Promise<PlanEnt
   const plan: PlanEntry[] = [];
   for (const step of steps) {
     const entry = { id: step.id, title: step.title };
-    if (!step.always && isDone(step, ctx)) {
+    if (!step.always && !step.reconcile && isDone(step, ctx)) {
       plan.push({ ...entry, action: 'done', detail: 'already done (from state)' });
     } else if (step.always || step.readOnly) {
       const result = await step.run(ctx);
@@ -68,7 +68,9 @@ export async function planSteps(ctx: Context, steps: AnyStep[]): Promise<PlanEnt
     } else if (step.plan) {
       const planned = await step.plan(ctx);
       Object.assign(ctx.outputs, planned.outputs ?? {});
-      plan.push({ ...entry, action: planned.action, detail: planned.detail });
+      // A reconciling step that is recorded and finds nothing to change is as done as any other.
+      if (step.reconcile && planned.action === 'reuse' && isDone(step, ctx)) plan.push({ ...entry, action: 'done', detail: 'already done (from state)' });
+      else plan.push({ ...entry, action: planned.action, detail: planned.detail });
     } else {
       plan.push({ ...entry, action: 'create', detail: step.title });
     }

@@ -4,13 +4,6 @@ import { ApiError } from '../core/errors.ts';
 /** The display name this tool gives every client secret it adds: how it recognises its own, and only its own. */
 export const SECRET_DISPLAY_NAME = 'spot-azure-onboard';
 
-/** The secret's end date: `months` after `from`, explicit because tenant policies reject Graph's two-year default. */
-export function secretEndDate(from: Date, months: number): string {
-  const end = new Date(from);
-  end.setUTCMonth(end.getUTCMonth() + months);
-  return end.toISOString();
-}
-
 /**
  * Removes the secrets this tool added to the application except `keep`: ones whose creation answer was
  * lost in a crash, or replaced by a rotation. Secrets with any other display name are never touched.

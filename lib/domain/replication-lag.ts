@@ -42,3 +42,26 @@ export function secretNotPropagated(error: unknown): string | undefined {
     ? 'waiting for Entra ID to accept the new client secret'
     : undefined;
 }
+
+/**
+ * Spot checks new credentials against the subscription when it receives them, and a role assignment
+ * takes minutes to take effect (azure-docs role-based-access-control/troubleshooting.md: "up to 10
+ * minutes"); meanwhile Spot's answer carries Azure's AuthorizationFailed text for the new service
+ * principal ("… does not have authorization to perform action … If access was recently granted,
+ * please refresh your credentials."). Spot does not document that envelope, so this keys on Azure's
+ * error code and wording inside Spot's message.
+ */
+export function roleNotYetEffective(error: unknown): string | undefined {
+  return error instanceof ApiError &&
+    error.api === 'spot' &&
+    error.status === 400 &&
+    /AuthorizationFailed|does not have authorization to perform action/i.test(error.message) &&
+    /recently granted|refresh your credentials/i.test(error.message)
+    ? 'waiting for Azure RBAC to apply the new role assignment'
+    : undefined;
+}
+
+/** The first reason any of `rules` gives. */
+export function anyOf(...rules: ((error: unknown) => string | undefined)[]): (error: unknown) => string | undefined {
+  return (error) => rules.map((rule) => rule(error)).find((reason) => reason !== undefined);
+}

@@ -5,6 +5,7 @@ import { ApiError, OnboardError } from '../core/errors.ts';
 import { allows, ROLE_ASSIGNMENT_WRITE, ROLE_DEFINITION_WRITE } from '../domain/permissions.ts';
 import { resolveRoleDefinition } from '../domain/roles.ts';
 import { findSpotAccount } from '../domain/spot-accounts.ts';
+import { checkSecretPolicy } from './shared.ts';
 import type { Step } from './step.ts';
 
 /**
@@ -22,6 +23,8 @@ export const preflight: Step<'preflight'> = {
     const account = await findSpotAccount(await ctx.clients.spot(), ctx.accountId);
     await checkSignIn(await credential, ctx.config.endpoints, ctx.config.credentialSources);
     const subscription = await checkSubscription(ctx);
+    // A secret is added only until the link is made: then the policy decides its lifetime, and may refuse it.
+    if (!ctx.state.steps.link) await checkSecretPolicy(ctx, ctx.now());
     if (!ctx.state.steps.role) {
       // The role is looked up now, so a misspelt --role stops the run before anything is created.
       const role = await resolveRoleDefinition(ctx, subscription.subscriptionId);

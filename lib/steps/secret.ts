@@ -1,5 +1,5 @@
-import { SECRET_DISPLAY_NAME, secretEndDate } from '../domain/client-secrets.ts';
-import { addHeldSecret, heldUntilLinked } from './shared.ts';
+import { SECRET_DISPLAY_NAME } from '../domain/client-secrets.ts';
+import { addHeldSecret, heldUntilLinked, plannedSecretLifetime } from './shared.ts';
 import type { Step } from './step.ts';
 
 /**
@@ -12,15 +12,16 @@ export const secret: Step<'secret'> = {
   id: 'secret',
   title: 'Add a client secret',
   async plan(ctx) {
-    const end = secretEndDate(ctx.now(), ctx.config.secretExpiryMonths).slice(0, 10);
-    return { action: 'create', detail: `add client secret "${SECRET_DISPLAY_NAME}" valid until ${end}` };
+    const { endDateTime, fitted } = plannedSecretLifetime(ctx);
+    return { action: 'create', detail: `add client secret "${SECRET_DISPLAY_NAME}" valid until ${endDateTime.slice(0, 10)}${fitted ? ` (${fitted})` : ''}` };
   },
   isDone: heldUntilLinked('secret', 'link'),
   async run(ctx) {
     const created = await addHeldSecret(ctx, this.id);
+    const { fitted } = plannedSecretLifetime(ctx);
     return {
       outputs: { secretKeyId: created.keyId, secretExpiresAt: created.endDateTime },
-      summary: `added client secret ${created.keyId}, valid until ${created.endDateTime.slice(0, 10)}`,
+      summary: `added client secret ${created.keyId}, valid until ${created.endDateTime.slice(0, 10)}${fitted ? ` (${fitted})` : ''}`,
     };
   },
 };

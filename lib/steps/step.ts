@@ -25,6 +25,11 @@ export interface Step<K extends StepId = StepId> {
   title: string;
   /** Run on every invocation even when recorded as done (read-only checks). */
   always?: boolean;
+  /**
+   * Runs even when recorded, and is recorded again: its `run` reads what exists and changes only what
+   * differs from what the options ask (a re-run with other options converges; one with the same sends no write).
+   */
+  reconcile?: boolean;
   /** Only reads: a plan runs it for real, since later steps need what it reads. */
   readOnly?: boolean;
   /** Read-only look at what `run` would do; without it the plan says the step will run. */

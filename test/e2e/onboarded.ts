@@ -1,6 +1,19 @@
 import * as assert from 'uvu/assert';
 import type { Emulator } from '../emulator/server.ts';
 
+/** The fields of provision's --json, sorted: ids and dates, never a secret. */
+export const PROVISION_JSON_FIELDS = [
+  'accountId',
+  'appId',
+  'applicationObjectId',
+  'roleAssignmentId',
+  'secretExpiresAt',
+  'secretKeyId',
+  'servicePrincipalId',
+  'subscriptionId',
+  'tenantId',
+];
+
 const CONTRIBUTOR = 'b24988ac-6180-42a0-ab88-20f7382dd24c';
 const TOOL_SECRET = 'spot-azure-onboard';
 

@@ -307,15 +307,16 @@ const revealedByChange: Row[] = [
     also: ({ emulator }) => assert.is(emulator.store.applications.length, 0),
   },
   {
-    name: 'a secret lifetime over the tenant policy (CredentialInvalidLifetimeAsPerAppPolicy)',
+    name: 'addPassword refused for its lifetime by a policy the caller could not read (CredentialInvalidLifetimeAsPerAppPolicy)',
     seed: {
+      policyReadAllowed: false,
       appManagementPolicy: {
         isEnabled: true,
         applicationRestrictions: { passwordCredentials: [{ restrictionType: 'passwordLifetime', maxLifetime: 'P90D' }] },
       },
     },
     code: 1,
-    says: ['CredentialInvalidLifetimeAsPerAppPolicy', 'shorter --secret-expiry (now 12 months)'],
+    says: ['CredentialInvalidLifetimeAsPerAppPolicy', 'shorter --secret-expiry (now 12 months)', "the tenant's could not be read"],
     also: ({ emulator }) =>
       assert.equal(
         emulator.store.applications.map((a) => a.passwordCredentials.length),
@@ -323,12 +324,13 @@ const revealedByChange: Row[] = [
       ),
   },
   {
-    name: 'a tenant that blocks client secrets (Credential type not allowed)',
+    name: 'addPassword refused by a policy that forbids secrets, which the caller could not read (CredentialTypeNotAllowedAsPerAppPolicy)',
     seed: {
+      policyReadAllowed: false,
       appManagementPolicy: { isEnabled: true, applicationRestrictions: { passwordCredentials: [{ restrictionType: 'passwordAddition', state: 'enabled' }] } },
     },
     code: 1,
-    says: ['Credential type not allowed', 'blocks client secrets'],
+    says: ['Credential type not allowed', 'forbids client secrets on this application', 'exempt this application'],
     also: ({ emulator }) =>
       assert.equal(
         emulator.store.applications.map((a) => a.passwordCredentials.length),

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
 import { cliEnv, runCli, workdir } from './cli.ts';
-import { assertOnboarded } from './onboarded.ts';
+import { assertOnboarded, PROVISION_JSON_FIELDS } from './onboarded.ts';
 
 const CONTRIBUTOR = 'b24988ac-6180-42a0-ab88-20f7382dd24c';
 
@@ -92,17 +92,7 @@ test('--json prints one object with the documented fields and no secret', async 
   assert.is(run.code, 0, run.stderr);
   const result = JSON.parse(run.stdout);
   const app = emulator.store.applications[0]!;
-  assert.equal(Object.keys(result).sort(), [
-    'accountId',
-    'appId',
-    'applicationObjectId',
-    'roleAssignmentId',
-    'secretExpiresAt',
-    'secretKeyId',
-    'servicePrincipalId',
-    'subscriptionId',
-    'tenantId',
-  ]);
+  assert.equal(Object.keys(result).sort(), PROVISION_JSON_FIELDS);
   assert.is(result.appId, app.appId);
   assert.is(result.applicationObjectId, app.id);
   assert.is(result.servicePrincipalId, emulator.store.servicePrincipals[0]!.id);

@@ -22,7 +22,7 @@ function usable(): boolean {
 
 /**
  * Makes sure test/.certs/{key,cert}.pem exist and are valid for a while yet.
- * NODE_EXTRA_CA_CERTS is read once at process start (design.md §6), so call this
+ * NODE_EXTRA_CA_CERTS is read once at process start (Node.js docs, cli.md "NODE_EXTRA_CA_CERTS"), so call this
  * before starting any process that has to trust the emulator.
  */
 export function ensureCert(): { keyPath: string; certPath: string } {

@@ -61,7 +61,7 @@ export const provisionCommand: Command = {
 /** Several subscriptions (--all-subscriptions, or --subscription more than once), each to its own Spot account. */
 async function provisionSeveral(config: Config, io: CliIo): Promise<void> {
   const fleet = await provisionFleet(config, io);
-  io.print(config.json ? JSON.stringify({ subscriptions: fleet.rows, linked: fleet.linked, failed: fleet.failed }, null, 2) : fleetTable(fleet));
+  io.result({ subscriptions: fleet.rows, linked: fleet.linked, failed: fleet.failed }, () => fleetTable(fleet));
   throwIfIncomplete(fleet);
 }
 
@@ -77,7 +77,7 @@ async function provisionOne(given: Config, io: CliIo): Promise<void> {
 
   if (config.dryRun) {
     const plan = await planProvision(config, deps);
-    return io.print(config.json ? JSON.stringify({ plan }, null, 2) : describePlan(plan, 'Dry run: nothing was changed.'));
+    return io.result({ plan }, () => describePlan(plan, 'Dry run: nothing was changed.'));
   }
   if (config.interactive) {
     const plan = await planProvision(config, deps);
@@ -87,5 +87,5 @@ async function provisionOne(given: Config, io: CliIo): Promise<void> {
     else await confirmOrCancel(prompts, createdAccount);
   }
   const result = await provision(config, deps);
-  io.print(config.json ? JSON.stringify(jsonFields(result), null, 2) : summary(result, config));
+  io.result(jsonFields(result), () => summary(result, config));
 }

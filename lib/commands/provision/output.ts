@@ -33,6 +33,7 @@ export function summary(r: ProvisionResult, c: Config): string {
     `  subscription   ${r.subscriptionName} (${r.subscriptionId})`,
     `  application    ${r.appName} (appId ${r.appId})`,
     `  secret expires ${r.secretExpiresAt.slice(0, 10)} — rotate before then: npx tsx scripts/rotate-secret.ts --account-id ${r.accountId}`,
+    ...(r.secretLifetimeFitted ? [`                 (${r.secretLifetimeFitted})`] : []),
     `  state file     ${r.statePath}`,
     `  Azure portal   ${portalAppUrl(c.endpoints.arm, r.appId)}`,
     `  Spot console   ${SPOT_CONSOLE_URL} (account ${r.accountId})`,

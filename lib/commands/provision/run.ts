@@ -9,6 +9,7 @@ import { preflight } from '../../steps/preflight.ts';
 import { role } from '../../steps/role.ts';
 import { secret } from '../../steps/secret.ts';
 import { servicePrincipal } from '../../steps/service-principal.ts';
+import { plannedSecretLifetime } from '../../steps/shared.ts';
 import type { AnyStep } from '../../steps/step.ts';
 import { subscription } from '../../steps/subscription.ts';
 import { tenant } from '../../steps/tenant.ts';
@@ -29,6 +30,8 @@ export interface ProvisionResult {
   roleAssignmentId: string;
   secretKeyId: string;
   secretExpiresAt: string;
+  /** Why this run's secret lives shorter than --secret-expiry's default: the tenant's policy allows no more. */
+  secretLifetimeFitted?: string;
   statePath: string;
 }
 
@@ -57,6 +60,8 @@ export async function provision(config: Config, deps: SessionDeps): Promise<Prov
       roleAssignmentId: o.roleAssignmentId!,
       secretKeyId: o.secretKeyId!,
       secretExpiresAt: o.secretExpiresAt!,
+      // The policy is read only by a run that adds the secret (see preflight).
+      ...(ctx.secretRules ? { secretLifetimeFitted: plannedSecretLifetime(ctx).fitted } : {}),
       statePath: store.path,
     };
   });
