@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cliEnv, runCli, workdir } from './e2e/cli.ts';
-import { type Api, type Emulator, type EmulatorOptions, startEmulator } from './emulator/server.ts';
+import { type Api, type Emulator, withEmulator } from './emulator/server.ts';
 
 const SAMPLES = 5;
 const quick = process.argv.includes('--quick');
@@ -21,15 +21,6 @@ async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
   const start = performance.now();
   const result = await work();
   return [performance.now() - start, result];
-}
-
-async function withEmulator<T>(options: Partial<EmulatorOptions>, body: (e: Emulator) => Promise<T>): Promise<T> {
-  const emulator = await startEmulator(options);
-  try {
-    return await body(emulator);
-  } finally {
-    await emulator.close();
-  }
 }
 
 async function provision(e: Emulator, cwd: string, args: string[] = [], rssFile?: string) {

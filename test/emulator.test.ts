@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type Emulator, type EmulatorOptions, startEmulator, type TenantAppManagementPolicy } from './emulator/server.ts';
+import { type Emulator, type EmulatorOptions, type TenantAppManagementPolicy, withEmulator } from './emulator/server.ts';
 
 // The emulator's own behaviour, over plain HTTPS: what the e2e tests rely on it to imitate.
 
@@ -8,15 +8,6 @@ interface Answer {
   status: number;
   headers: Headers;
   body: Record<string, unknown>;
-}
-
-async function withEmulator(options: Partial<EmulatorOptions>, body: (e: Emulator) => Promise<void>): Promise<void> {
-  const emulator = await startEmulator(options);
-  try {
-    await body(emulator);
-  } finally {
-    await emulator.close();
-  }
 }
 
 async function token(e: Emulator, resource: string, clientId = e.env.AZURE_CLIENT_ID!, secret = e.env.AZURE_CLIENT_SECRET!): Promise<string> {

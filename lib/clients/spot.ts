@@ -49,10 +49,9 @@ export async function createSpotApi({ baseUrl, token, retryLimit = 4 }: SpotClie
     retry: {
       limit: retryLimit,
       // POST is retried too: setting credentials replaces them, so sending it twice is harmless; account
-      // creation opts out below. 500 and 502 are transient on these idempotent calls: the same request
-      // succeeds a moment later.
+      // creation opts out below.
       methods: ['get', 'post', 'delete'],
-      statusCodes: [429, 500, 502, 503, 504],
+      statusCodes: [429, 502, 503, 504],
       afterStatusCodes: [429, 503],
       maxRetryAfter: 60_000,
       backoffLimit: 5_000,

@@ -2,8 +2,8 @@ import { addHeldSecret, heldUntilLinked } from './shared.ts';
 import type { Step } from './step.ts';
 
 /**
- * Adds the rotation's new client secret and holds its value in the state until Spot has it. A crash
- * before the answer is recorded leaves a secret nobody saw; rotate-remove-old removes it with the old one.
+ * Adds the rotation's new client secret and holds its value in memory only until Spot has it. A crash
+ * before Spot has it leaves a secret nobody holds; rotate-remove-old removes it with the old one.
  */
 export const rotateAddSecret: Step<'rotate-add-secret'> = {
   id: 'rotate-add-secret',

@@ -46,6 +46,7 @@ export async function checkSecretPolicy(ctx: Context, createdAt: Date): Promise<
     return;
   }
   ctx.secretRules = secretRules(policy, createdAt);
+  // Throws when the policy refuses what was asked (an explicit --secret-expiry over its maximum, or no secrets at all).
   plannedSecretLifetime(ctx);
 }
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type Emulator, type EmulatorOptions, type RequestRecord, startEmulator, type TenantAppManagementPolicy } from '../emulator/server.ts';
+import { type Emulator, type RequestRecord, type TenantAppManagementPolicy, withEmulator } from '../emulator/server.ts';
 import { type CliRun, cliEnv, linkedWorkdir, startCli, WAIT_TIMEOUT_MS, workdir } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
 
@@ -27,15 +27,6 @@ const NO_SECRETS: TenantAppManagementPolicy = {
   isEnabled: true,
   applicationRestrictions: { passwordCredentials: [{ restrictionType: 'passwordAddition', state: 'enabled' }] },
 };
-
-async function withEmulator(options: Partial<EmulatorOptions>, body: (e: Emulator) => Promise<void>): Promise<void> {
-  const emulator = await startEmulator(options);
-  try {
-    await body(emulator);
-  } finally {
-    await emulator.close();
-  }
-}
 
 /** Races `promise` against a timeout that names `what`; `onTimeout` cleans up (kills the child). */
 async function within<T>(promise: Promise<T>, what: string, onTimeout: () => string = () => ''): Promise<T> {
@@ -193,19 +184,6 @@ test('the application describes itself, carries the tool tags and the property l
     const settled = await provision(e, cwd);
     assert.is(settled.code, 0, output(settled));
     assert.equal(e.mutating(), [], 'a re-run with nothing to change changed something');
-  });
-});
-
-test('Spot answering 500 once to the credentials post is retried, and the run succeeds', async () => {
-  await withEmulator({}, async (e) => {
-    e.faults.add({ api: 'spot', method: 'POST', path: /azure\/setup\/credentials/, status: 500, times: 1 });
-    const run = await provision(e, workdir());
-    assert.is(run.code, 0, output(run));
-    onboarded(e, 'after a Spot 500');
-    assert.equal(
-      credentialPosts(e).map((r) => r.status),
-      [500, 200],
-    );
   });
 });
 

@@ -3,21 +3,12 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mapConcurrently } from '../../lib/core/concurrency.ts';
-import { type Emulator, type EmulatorOptions, type RequestRecord, startEmulator } from '../emulator/server.ts';
+import { type Emulator, type EmulatorOptions, type RequestRecord, withEmulator } from '../emulator/server.ts';
 import { cliEnv, runCli, startCli, waitForOutput, whileRunning, workdir } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
 
 const MUTATING = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
 const isMutating = (r: Pick<RequestRecord, 'api' | 'method'>) => r.api !== 'identity' && MUTATING.has(r.method);
-
-async function withEmulator(options: Partial<EmulatorOptions>, body: (e: Emulator) => Promise<void>) {
-  const emulator = await startEmulator(options);
-  try {
-    await body(emulator);
-  } finally {
-    await emulator.close();
-  }
-}
 
 const provision = (e: Emulator, cwd: string, args: string[] = []) => runCli('provision.ts', args, { env: cliEnv(e), cwd });
 const onboarded = (e: Emulator, label: string) => assertOnboarded(e, e.env.SPOTINST_ACCOUNT!, e.env.AZURE_SUBSCRIPTION_ID!, label);

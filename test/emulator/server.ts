@@ -419,3 +419,13 @@ export async function startEmulator(options: Partial<EmulatorOptions> = {}): Pro
   };
   return emulator;
 }
+
+/** An emulator for the length of `body`, closed whatever happens. */
+export async function withEmulator<T>(options: Partial<EmulatorOptions>, body: (e: Emulator) => Promise<T>): Promise<T> {
+  const emulator = await startEmulator(options);
+  try {
+    return await body(emulator);
+  } finally {
+    await emulator.close();
+  }
+}
