@@ -7,6 +7,7 @@ import { OnboardError } from '../core/errors.ts';
 import { isDone, loadRecordedOutputs, runSteps } from '../core/runner.ts';
 import { type SessionDeps, withSession } from '../core/session.ts';
 import { listSpotAccounts } from '../domain/spot-accounts.ts';
+import type { Removal } from '../steps/outputs.ts';
 import { removeApp } from '../steps/remove-app.ts';
 import { removeRole } from '../steps/remove-role.ts';
 import { removeServicePrincipal } from '../steps/remove-service-principal.ts';
@@ -27,7 +28,7 @@ export interface DeprovisionResult {
   accountId: string;
   deprovisionedAt: string;
   /** Each object by its id, and 'removed', 'already gone' or 'kept' (not created by this tool, or not recorded). */
-  objects: { kind: string; id: string; result: string }[];
+  objects: { kind: string; id: string; result: Removal }[];
   statePath: string;
 }
 
@@ -75,7 +76,7 @@ export async function deprovision(config: Config, deps: DeprovisionDeps): Promis
       { kind: 'role assignment', id: o.roleAssignmentId ?? '', result: o.roleAssignmentRemoval },
       { kind: 'service principal', id: o.servicePrincipalId ?? '', result: o.servicePrincipalRemoval },
       { kind: 'application', id: o.applicationObjectId ?? '', result: o.applicationRemoval },
-      { kind: 'spot account', id: ctx.accountId, result: o.spotAccountRemoval ?? 'kept' },
+      { kind: 'spot account', id: ctx.accountId, result: o.spotAccountRemoval },
     ];
     return {
       accountId: ctx.accountId,

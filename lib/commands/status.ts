@@ -6,8 +6,9 @@ import type { Context } from '../core/context.ts';
 import { ApiError, OnboardError } from '../core/errors.ts';
 import { loadRecordedOutputs } from '../core/runner.ts';
 import { type SessionDeps, withSession } from '../core/session.ts';
-import { ownRoleAssignment, sameRole } from '../domain/role-assignments.ts';
+import { ownRoleAssignment, sameRole, subscriptionScope } from '../domain/role-assignments.ts';
 import { CONTRIBUTOR_ROLE_ID } from '../domain/roles.ts';
+import { need } from '../steps/step.ts';
 import { checkSignInToStateTenant, requireRecorded } from './shared.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'error';
@@ -149,7 +150,7 @@ function roleAssignment(ctx: Context): Promise<Check[]> {
     // Links made before --role existed recorded no role: they hold Contributor.
     const { roleDefinitionId = CONTRIBUTOR_ROLE_ID, roleName = 'Contributor' } = ctx.outputs;
     const arm = await ctx.clients.arm();
-    const scope = `/subscriptions/${subscriptionId}`;
+    const scope = subscriptionScope(need(ctx, 'subscriptionId'));
     const own = await ownRoleAssignment(ctx.clients.arm, ctx.outputs);
     // An assignment that existed before the tool ran is recorded by id; look it up among the principal's.
     const found = own

@@ -94,7 +94,7 @@ export class StateStore {
     await writeJsonAtomic(this.path, state);
   }
 
-  /** The previous state, without any secret: backups are state too and must not outlive the secret. */
+  /** The previous state as `.bak`; a file of a version before 0.2 may still hold a client secret, which the backup drops. */
   async #keepBackup(): Promise<void> {
     let previous: State;
     try {

@@ -11,7 +11,7 @@ export function appNameFor(accountId: string, appName: string | undefined): stri
 }
 
 /** A tag every application of this tool carries, beside its Spot account id: how a directory search finds them. */
-export const TOOL_TAG = 'spot-azure-onboard';
+const TOOL_TAG = 'spot-azure-onboard';
 
 /**
  * What the application says about itself, for whoever finds it in the directory, and the app instance
@@ -24,7 +24,7 @@ export function applicationShape(accountId: string, displayName: string): Applic
     notes:
       `Lets Spot (spot.io) manage Azure resources for Spot account ${accountId}. Created by spot-azure-onboard, ` +
       `which gave Spot this application's client secret and assigned its role on the linked subscription. ` +
-      `Remove it with: npx spot-azure-onboard deprovision --account-id ${accountId} (this deletes the role assignment, ` +
+      `Remove it with spot-azure-onboard's scripts/deprovision.ts --account-id ${accountId} (this deletes the role assignment, ` +
       'the service principal and this application).',
     tags: [TOOL_TAG, accountId],
     servicePrincipalLockConfiguration: {

@@ -1,9 +1,8 @@
 import { ApiError } from '../core/errors.ts';
 
 /*
- * The replication-lag failures Entra ID and ARM document (Graph docs concepts/known-issues.md;
- * azure-docs role-based-access-control/troubleshooting.md). Each returns the reason to
- * show while retrying, or undefined when the error is not lag and must not be retried.
+ * The replication-lag failures of Entra ID, ARM and Spot, each with its source. Each returns the reason
+ * to show while retrying, or undefined when the error is not lag and must not be retried.
  */
 
 /** Graph 404 Request_ResourceNotFound on an object created moments ago. */

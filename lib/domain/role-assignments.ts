@@ -1,5 +1,5 @@
 import type { ArmApi } from '../clients/arm.ts';
-import { deterministicGuid } from './roles.ts';
+import { deterministicGuid } from './ids.ts';
 
 const ROLE_ASSIGNMENTS = '/providers/Microsoft.Authorization/roleAssignments/';
 
@@ -44,7 +44,7 @@ export async function ownRoleAssignment(
   return made && { scope, name: made.name, id: made.id };
 }
 
-export function parseAssignmentId(id: string): OwnAssignment {
+function parseAssignmentId(id: string): OwnAssignment {
   const at = id.toLowerCase().indexOf(ROLE_ASSIGNMENTS.toLowerCase());
   return { scope: id.slice(0, at), name: id.slice(at + ROLE_ASSIGNMENTS.length), id };
 }

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { CustomRole } from '../clients/arm.ts';
 import type { Context } from '../core/context.ts';
 import { ApiError, OnboardError } from '../core/errors.ts';
-import { GUID } from './ids.ts';
+import { deterministicGuid, GUID } from './ids.ts';
+import { subscriptionScope } from './role-assignments.ts';
 import { SPOT_MINIMAL_ACTIONS } from './spot-minimal-role.ts';
 
 /** Built-in Contributor (Azure built-in roles reference). */
@@ -22,15 +22,6 @@ export interface ResolvedRole {
   definitionId: string;
   /** spot-minimal on a subscription that does not hold it yet: the role step creates it first. */
   toCreate?: CustomRole;
-}
-
-/** A UUID fixed by its parts, so a re-run PUTs the same object instead of making a second one. */
-export function deterministicGuid(...parts: string[]): string {
-  const hex = createHash('sha256')
-    .update(parts.map((p) => p.toLowerCase()).join('|'))
-    .digest('hex');
-  // Shaped as an RFC 4122 name-based UUID (version 5 bits, variant 10) so ARM accepts it.
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** Custom role names are unique in the whole tenant, so each subscription's spot-minimal role carries its id. */
@@ -56,7 +47,7 @@ export function resolveRoleDefinition(ctx: Context, subscriptionId: string): Pro
 }
 
 async function lookUp(ctx: Context, subscriptionId: string): Promise<ResolvedRole> {
-  const scope = `/subscriptions/${subscriptionId}`;
+  const scope = subscriptionScope(subscriptionId);
   const at = (guid: string, roleName: string, toCreate?: CustomRole): ResolvedRole => ({
     guid,
     roleName,

@@ -1,6 +1,6 @@
 import type { Application } from '../clients/graph.ts';
 import type { Context } from '../core/context.ts';
-import { ApiError } from '../core/errors.ts';
+import { ApiError, OnboardError } from '../core/errors.ts';
 import { applicationShape, appNameFor, shapeDifferences, uniqueNameFor } from '../domain/applications.ts';
 import type { Step, StepOutputs } from './step.ts';
 
@@ -30,7 +30,16 @@ export const app: Step<'app'> = {
     const wanted = applicationShape(ctx.accountId, displayNameFor(ctx));
     const uniqueName = uniqueNameFor(ctx.accountId);
     // Recorded by an earlier run: read it and change only what differs (a re-run sends no write when nothing does).
-    const found = ctx.state.steps.app ? await graph.findApplication(uniqueName) : undefined;
+    const recorded = ctx.state.steps.app?.outputs;
+    const found = recorded ? await graph.findApplication(uniqueName) : undefined;
+    if (recorded && !found) {
+      // Creating a new one would leave the recorded service principal, role and Spot link pointing at the old one.
+      throw new OnboardError(
+        'conflict',
+        `The application this state records (appId ${recorded.appId}, uniqueName ${uniqueName}) no longer exists: it was deleted outside this tool.`,
+        'Run deprovision.ts to clear what is left of the link, move the state file away, then run provision.ts again to link the account anew.',
+      );
+    }
     if (found) {
       const differ = shapeDifferences(found, wanted);
       const fields = Object.keys(differ);

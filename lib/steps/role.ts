@@ -1,7 +1,7 @@
 import { ApiError, OnboardError } from '../core/errors.ts';
 import { retryOnLag } from '../core/retry.ts';
 import { principalNotFound } from '../domain/replication-lag.ts';
-import { roleAssignmentName, sameRole } from '../domain/role-assignments.ts';
+import { roleAssignmentName, sameRole, subscriptionScope } from '../domain/role-assignments.ts';
 import { createRoleDefinitionIfMissing, resolveRoleDefinition } from '../domain/roles.ts';
 import { need, type Step } from './step.ts';
 
@@ -11,7 +11,7 @@ export const role: Step<'role'> = {
   title: 'Assign the role on the subscription',
   async plan(ctx) {
     const subscriptionId = need(ctx, 'subscriptionId');
-    const scope = `/subscriptions/${subscriptionId}`;
+    const scope = subscriptionScope(subscriptionId);
     const chosen = await resolveRoleDefinition(ctx, subscriptionId);
     const principalId = ctx.outputs.servicePrincipalId;
     if (principalId && !chosen.toCreate) {
@@ -25,7 +25,7 @@ export const role: Step<'role'> = {
     const arm = await ctx.clients.arm();
     const subscriptionId = need(ctx, 'subscriptionId');
     const principalId = need(ctx, 'servicePrincipalId');
-    const scope = `/subscriptions/${subscriptionId}`;
+    const scope = subscriptionScope(subscriptionId);
     const chosen = await createRoleDefinitionIfMissing(ctx, await resolveRoleDefinition(ctx, subscriptionId));
     const roleDefinitionId = chosen.definitionId;
     const roleOutputs = { roleDefinitionId, roleName: chosen.roleName };

@@ -91,8 +91,21 @@ export function waitForOutput(
   return whileRunning(run, seen, `waiting for ${String(pattern)} on ${stream}`, { timeoutMs });
 }
 
+/** The run's end; past `timeoutMs` the CLI is killed and the wait fails with what it had shown. */
+export function ended(run: StartedCli, what: string, { timeoutMs = WAIT_TIMEOUT_MS } = {}): Promise<CliRun> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      run.child.kill('SIGKILL');
+      reject(new Error(`${what}: no exit within ${timeoutMs} ms\n--- stdout:\n${run.output.stdout}\n--- stderr:\n${run.output.stderr}`));
+    }, timeoutMs);
+  });
+  return Promise.race([run.done, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Runs a script to its end (bounded: see `ended`). */
 export function runCli(script: string, args: string[], options: { env: Record<string, string>; cwd: string; nodeArgs?: string[] }): Promise<CliRun> {
-  return startCli(script, args, options).done;
+  return ended(startCli(script, args, options), `${script} ${args.join(' ')}`);
 }
 
 /** A working directory whose Spot account the emulator already has linked by a successful provision run. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type Emulator, type RequestRecord, type TenantAppManagementPolicy, withEmulator } from '../emulator/server.ts';
-import { type CliRun, cliEnv, linkedWorkdir, startCli, WAIT_TIMEOUT_MS, workdir } from './cli.ts';
+import { type CliRun, cliEnv, linkedWorkdir, runCli, workdir } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
 
 const DAY_MS = 86_400_000;
@@ -28,26 +28,9 @@ const NO_SECRETS: TenantAppManagementPolicy = {
   applicationRestrictions: { passwordCredentials: [{ restrictionType: 'passwordAddition', state: 'enabled' }] },
 };
 
-/** Races `promise` against a timeout that names `what`; `onTimeout` cleans up (kills the child). */
-async function within<T>(promise: Promise<T>, what: string, onTimeout: () => string = () => ''): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no exit within ${WAIT_TIMEOUT_MS} ms${onTimeout()}`)), WAIT_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Runs a script to its exit, or kills it and fails once WAIT_TIMEOUT_MS has passed. */
+/** Runs a script to its exit (bounded by runCli). */
 function cli(e: Emulator, script: string, args: string[], cwd: string): Promise<CliRun> {
-  const run = startCli(script, args, { env: cliEnv(e), cwd });
-  return within(run.done, `${script} ${args.join(' ')}`, () => {
-    run.child.kill('SIGKILL');
-    return `\n--- stdout:\n${run.output.stdout}\n--- stderr:\n${run.output.stderr}`;
-  });
+  return runCli(script, args, { env: cliEnv(e), cwd });
 }
 
 const provision = (e: Emulator, cwd: string, args: string[] = []) => cli(e, 'provision.ts', args, cwd);
@@ -148,7 +131,7 @@ test('the application describes itself, carries the tool tags and the property l
       assert.ok(app.notes, `${label}: no notes`);
       assert.match(app.notes!, id, `${label}: notes name the Spot account`);
       assert.match(app.notes!, 'spot-azure-onboard', `${label}: notes name the tool`);
-      assert.match(app.notes!, `npx spot-azure-onboard deprovision --account-id ${id}`, `${label}: notes say how to remove it`);
+      assert.match(app.notes!, `scripts/deprovision.ts --account-id ${id}`, `${label}: notes say how to remove it`);
       assert.ok(app.tags.includes(TOOL_TAG), `${label}: tags ${app.tags}`);
       assert.ok(app.tags.includes(id), `${label}: tags ${app.tags}`);
       assert.is(app.servicePrincipalLockConfiguration?.isEnabled, true, `${label}: lock enabled`);
@@ -205,7 +188,7 @@ test('Spot refusing the credentials with AuthorizationFailed until the role take
 
 test('rotate-secret under a P180D policy turned on after provisioning fits the new secret, and an explicit 12 months stops before adding one', async () => {
   await withEmulator({}, async (e) => {
-    const cwd = await within(linkedWorkdir(e), 'provision (linkedWorkdir)');
+    const cwd = await linkedWorkdir(e);
     const original = toolSecret(e);
     e.store.appManagementPolicy = structuredClone(SECRETS_UP_TO_180_DAYS);
     const state = () => JSON.parse(readFileSync(join(cwd, '.spot-azure-onboard', `${account(e)}.json`), 'utf8'));

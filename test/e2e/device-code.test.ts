@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type Emulator, startEmulator } from '../emulator/server.ts';
-import { cliEnv, startCli, waitForOutput, workdir } from './cli.ts';
+import { cliEnv, ended, startCli, waitForOutput, workdir } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
 import { Terminal } from './terminal.ts';
 
@@ -33,7 +33,7 @@ test('--device-code without a terminal: shows the code, waits until it is entere
   const userCode = DEVICE_CODE_MESSAGE.exec(shown)![1]!;
   assert.equal(emulator.mutating(), [], 'something changed before the sign-in');
   emulator.store.approveDeviceCode(userCode);
-  const run = await started.done;
+  const run = await ended(started, 'provision.ts after the device code was approved');
   assert.is(run.code, 0, run.stderr);
   assert.match(run.stderr, DEVICE_CODE_MESSAGE);
   assert.is(JSON.parse(run.stdout).accountId, account, 'stdout holds the one JSON object');

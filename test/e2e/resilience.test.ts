@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mapConcurrently } from '../../lib/core/concurrency.ts';
 import { type Emulator, type EmulatorOptions, type RequestRecord, withEmulator } from '../emulator/server.ts';
-import { cliEnv, runCli, startCli, waitForOutput, whileRunning, workdir } from './cli.ts';
+import { cliEnv, ended, runCli, startCli, waitForOutput, whileRunning, workdir } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
 
 const MUTATING = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
@@ -210,7 +210,7 @@ test('Ctrl-C saves the state, says how to resume, exits 130; the re-run finishes
     const run = startCli('provision.ts', [], { env: cliEnv(e), cwd });
     await waitForOutput(run, 'retrying role');
     run.child.kill('SIGINT');
-    const stopped = await run.done;
+    const stopped = await ended(run, 'provision.ts after Ctrl-C');
     assert.is(stopped.code, 130, stopped.stderr);
     assert.match(stopped.stderr, /Run the same command again to resume/);
     const state = JSON.parse(readFileSync(join(cwd, '.spot-azure-onboard', `${e.env.SPOTINST_ACCOUNT}.json`), 'utf8'));

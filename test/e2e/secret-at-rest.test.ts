@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mapConcurrently } from '../../lib/core/concurrency.ts';
 import { type Emulator, type RequestRecord, startEmulator } from '../emulator/server.ts';
-import { type CliRun, cliEnv, linkedWorkdir, type StartedCli, startCli, whileRunning, workdir } from './cli.ts';
+import { cliEnv, ended, linkedWorkdir, type StartedCli, startCli, whileRunning, workdir } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
 
 // The client secret lives in the run's memory from addPassword until Spot has it. Whatever moment a
@@ -43,35 +43,10 @@ function start(run: Run, script: string): StartedCli {
   return startCli(script, [], { env, cwd: run.cwd });
 }
 
-/** `promise`, or a failure saying `what` once TIMEOUT_MS passes (then `onTimeout` runs). */
-async function within<T>(promise: Promise<T>, what: () => string, onTimeout = () => {}): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout();
-      reject(new Error(`not done within ${TIMEOUT_MS} ms: ${what()}`));
-    }, TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The run's end; past TIMEOUT_MS it is killed and the test fails. */
-function ended(cli: StartedCli, what: string): Promise<CliRun> {
-  return within(
-    cli.done,
-    () => `${what}\n${cli.output.stderr}`,
-    () => cli.child.kill('SIGKILL'),
-  );
-}
-
 /** Runs `script` to its end, which must be a success, and returns the requests it sent. */
 async function finished(run: Run, script: string, what: string): Promise<RequestRecord[]> {
   run.e.resetCounters();
-  const result = await ended(start(run, script), what);
+  const result = await ended(start(run, script), what, { timeoutMs: TIMEOUT_MS });
   assert.is(result.code, 0, `${what}: ${result.stderr}`);
   return [...run.e.requests];
 }
@@ -117,7 +92,7 @@ async function checkAtRequest(run: Run, script: string, hit: Promise<RequestReco
   const held = await whileRunning(cli, hit, `${label}: reaching the request`, { timeoutMs: TIMEOUT_MS });
   assertNoSecretAtRest(run, `${label}, held unanswered`);
   cli.child.kill('SIGKILL');
-  await ended(cli, `${label}: killed`);
+  await ended(cli, `${label}: killed`, { timeoutMs: TIMEOUT_MS });
   assertNoSecretAtRest(run, `${label}, killed`);
   return held;
 }
@@ -151,7 +126,7 @@ async function killedAfterAddPassword(e: Emulator): Promise<Run> {
 
 /** A linked working directory; linkedWorkdir's provision run uses the test's own HOME (the first test scans provision's). */
 async function linked(e: Emulator): Promise<Run> {
-  const run = runIn(e, await within(linkedWorkdir(e), () => 'provision.ts for the linked workdir'));
+  const run = runIn(e, await linkedWorkdir(e));
   assertNoSecretAtRest(run, 'linked workdir');
   return run;
 }

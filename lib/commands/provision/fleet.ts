@@ -175,13 +175,13 @@ function accountFinder(config: Config, clients: Clients, accounts: SpotAccount[]
 
 /**
  * The clients every subscription shares, answering the reads that are the same for all of them from
- * the fleet's single listing (Spot accounts, subscriptions) or a single call (the tenant), so each
+ * the fleet's single listing (Spot accounts, subscriptions) or a single call (the tenant, its app management policy), so each
  * subscription's preflight costs no extra request.
  */
 function sharedReads(clients: Clients, accounts: SpotAccount[], subscriptions: Subscription[]): Clients {
   const graph = once(async (): Promise<GraphApi> => {
     const api = await clients.graph();
-    return { ...api, tenant: once(() => api.tenant()) };
+    return { ...api, tenant: once(() => api.tenant()), defaultAppManagementPolicy: once(() => api.defaultAppManagementPolicy()) };
   });
   const arm = once(async (): Promise<ArmApi> => {
     const api = await clients.arm();
