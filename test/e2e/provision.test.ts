@@ -146,4 +146,25 @@ test('with the state file gone, a re-run finds everything again and leaves one s
   );
 });
 
+test('an application the state records but someone deleted stops the re-run before any change, instead of making a second one', async () => {
+  const cwd = workdir();
+  const account = emulator.env.SPOTINST_ACCOUNT!;
+  assert.is((await provision(cwd)).code, 0);
+  const { applications } = emulator.store;
+  applications.splice(
+    applications.findIndex((a) => a.uniqueName === `spot-azure-onboard-${account}`),
+    1,
+  );
+  emulator.resetCounters();
+  const again = await provision(cwd);
+  assert.is(again.code, 1, again.stderr);
+  assert.match(again.stderr, 'no longer exists: it was deleted outside this tool');
+  assert.match(again.stderr, 'Run deprovision.ts');
+  assert.equal(emulator.mutating(), []);
+  assert.not.ok(
+    applications.some((a) => a.uniqueName === `spot-azure-onboard-${account}`),
+    'a second application was made',
+  );
+});
+
 test.run();
