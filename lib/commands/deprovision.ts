@@ -125,9 +125,9 @@ export const deprovisionCommand: Command = {
   name: 'deprovision',
   options: OPTIONS,
   help: HELP,
-  async run(config, { redactor, report, result: show, signal }) {
-    const result = await deprovision(config, { report, redactor, signal, confirm: askYesNo });
-    show(jsonFields(result), () => summary(result));
+  async run(config, io) {
+    const result = await deprovision(config, { ...io, confirm: askYesNo });
+    io.result(jsonFields(result), () => summary(result));
   },
 };
 

@@ -116,9 +116,9 @@ export const rotateSecretCommand: Command = {
   name: 'rotate-secret',
   options: OPTIONS,
   help: HELP,
-  async run(config, { redactor, report, result: show, signal }) {
-    const result = await rotateSecret(config, { report, redactor, signal });
-    show(jsonFields(result), () => summary(result));
+  async run(config, io) {
+    const result = await rotateSecret(config, io);
+    io.result(jsonFields(result), () => summary(result));
   },
 };
 

@@ -3,7 +3,7 @@ import type { Application } from '../clients/graph.ts';
 import type { Config } from '../config/config.ts';
 import { optionsFor, optionsHelp } from '../config/options.ts';
 import type { Context } from '../core/context.ts';
-import { ApiError, OnboardError } from '../core/errors.ts';
+import { ApiError, OnboardError, unlessNotFound } from '../core/errors.ts';
 import { loadRecordedOutputs } from '../core/runner.ts';
 import { type SessionDeps, withSession } from '../core/session.ts';
 import { ownRoleAssignment, sameRole, subscriptionScope } from '../domain/role-assignments.ts';
@@ -79,11 +79,8 @@ function applicationAndSecret(ctx: Context): Promise<Check[]> {
     const { applicationObjectId, appId, secretKeyId } = ctx.outputs;
     if (!applicationObjectId) return [];
     const graph = await ctx.clients.graph();
-    let application: Application;
-    try {
-      application = await graph.getApplication(applicationObjectId);
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404)) throw error;
+    const application = await unlessNotFound(graph.getApplication(applicationObjectId));
+    if (!application) {
       return [
         check(
           'application',
@@ -123,15 +120,8 @@ function servicePrincipal(ctx: Context): Promise<Check[]> {
     const { servicePrincipalId, appId } = ctx.outputs;
     if (!servicePrincipalId) return [];
     const graph = await ctx.clients.graph();
-    try {
-      const sp = await graph.getServicePrincipal(servicePrincipalId);
-      return [
-        sp.appId === appId
-          ? check('service principal', 'ok', servicePrincipalId)
-          : check('service principal', 'error', `${servicePrincipalId} belongs to appId ${sp.appId}, not ${appId}`),
-      ];
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404)) throw error;
+    const sp = await unlessNotFound(graph.getServicePrincipal(servicePrincipalId));
+    if (!sp) {
       return [
         check(
           'service principal',
@@ -140,6 +130,11 @@ function servicePrincipal(ctx: Context): Promise<Check[]> {
         ),
       ];
     }
+    return [
+      sp.appId === appId
+        ? check('service principal', 'ok', servicePrincipalId)
+        : check('service principal', 'error', `${servicePrincipalId} belongs to appId ${sp.appId}, not ${appId}`),
+    ];
   });
 }
 
@@ -218,9 +213,9 @@ export const statusCommand: Command = {
   name: 'status',
   options: OPTIONS,
   help: HELP,
-  async run(config, { redactor, report, result: show, signal }) {
-    const status = await linkStatus(config, { report, redactor, signal });
-    show(status, () => table(status));
+  async run(config, io) {
+    const status = await linkStatus(config, io);
+    io.result(status, () => table(status));
     const failed = status.checks.filter((c) => c.status === 'error');
     if (failed.length > 0) {
       throw new OnboardError(
