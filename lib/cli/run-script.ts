@@ -2,6 +2,7 @@ import { type Config, loadConfig } from '../config/config.ts';
 import { describeFailure, OnboardError } from '../core/errors.ts';
 import { Redactor } from '../core/redact.ts';
 import type { Reporter } from '../core/reporter.ts';
+import { type AuditLog, openAuditLog } from './audit-log.ts';
 import type { CliIo, Command } from './command.ts';
 import { lineReporter, liveReporter } from './progress.ts';
 
@@ -28,6 +29,7 @@ export async function runScript(command: Command, edge: ProcessEdge): Promise<nu
   redactor.add(edge.env.SPOTINST_TOKEN);
   redactor.add(edge.env.AZURE_CLIENT_SECRET);
   let config: Config | undefined;
+  let auditLog: AuditLog | undefined;
   const controller = new AbortController();
   const onSignal = () => {
     if (controller.signal.aborted) edge.exitNow(130);
@@ -57,6 +59,7 @@ export async function runScript(command: Command, edge: ProcessEdge): Promise<nu
     redactor.add(config.spotToken);
     redactor.add(edge.env.AZURE_CLIENT_SECRET);
     for (const warning of config.warnings) io.report.warn(warning);
+    if (config.auditLogPath) auditLog = openAuditLog(config.auditLogPath, config.endpoints, redactor);
     await command.run(config, io);
     return 0;
   } catch (error) {
@@ -64,6 +67,7 @@ export async function runScript(command: Command, edge: ProcessEdge): Promise<nu
     process.stderr.write(`${redactor.redact(describeFailure(error, verbose))}\n`);
     return error instanceof OnboardError ? error.exitCode : 1;
   } finally {
+    auditLog?.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -3,6 +3,7 @@ import type { SubscriptionClient } from '@azure/arm-subscriptions';
 import type { TokenCredential } from '@azure/identity';
 import { ApiError, kindForStatus, UNREACHABLE_HINT, unlessNotFound } from '../core/errors.ts';
 import type { PermissionSet } from '../domain/permissions.ts';
+import { requestIdsFromHeaders } from './request-ids.ts';
 
 export interface Subscription {
   subscriptionId: string;
@@ -159,7 +160,13 @@ function armError(error: unknown): unknown {
   if (error instanceof ApiError) return error;
   // `instanceof RestError` fails across the two copies of the pipeline the SDKs load (@azure/core-rest-pipeline
   // recommends `isRestError` for this, src/restError.ts).
-  const rest = error as { name?: string; statusCode?: number; code?: string; message?: string };
+  const rest = error as {
+    name?: string;
+    statusCode?: number;
+    code?: string;
+    message?: string;
+    response?: { headers?: { get(name: string): string | undefined } };
+  };
   if (rest?.name !== 'RestError') return error;
   if (typeof rest.statusCode !== 'number') {
     // No answer at all (REQUEST_SEND_ERROR, ECONNRESET…), after the pipeline's own retries of transient
@@ -183,6 +190,7 @@ function armError(error: unknown): unknown {
       status: rest.statusCode,
       code: rest.code,
       message: `Azure Resource Manager answered ${rest.statusCode}${rest.code ? ` ${rest.code}` : ''}: ${rest.message ?? 'no message'}`,
+      requestIds: requestIdsFromHeaders('arm', (name) => rest.response?.headers?.get(name)),
     },
     { cause: error },
   );

@@ -138,7 +138,7 @@ export async function checkSignIn(credential: TokenCredential, endpoints: Endpoi
       'unauthorized',
       `Azure sign-in failed: ${reasonOf(error)} Sources tried${narrowed}: ${credentialSources(sourcesChoice).join(', ')}.`,
       'Run "az login" (add --tenant <tenant-id> for a specific directory), or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET for a service principal.',
-      { cause: error },
+      { cause: error, requestIds: { api: 'identity', ids: entraRequestIds(error) } },
     );
   }
 }
@@ -152,6 +152,18 @@ function reasonOf(error: unknown): string {
   const causes = (error as { errors?: unknown[] } | undefined)?.errors;
   if (Array.isArray(causes) && causes.length > 0) return [...new Set(causes.map(firstSentence))].join(' ');
   return firstSentence(error);
+}
+
+/**
+ * Entra ID's error answer names the request twice: the `x-ms-request-id` header is its "Trace ID" and
+ * the `client-request-id` its "Correlation ID"; MSAL keeps only the description, where both are
+ * spelt out ("Trace ID: … Correlation ID: …", Entra ID's error response format, reference-error-codes.md).
+ */
+function entraRequestIds(error: unknown): Record<string, string> {
+  const message = error instanceof Error ? error.message : String(error);
+  const trace = /Trace ID: ([0-9a-f-]{36})/i.exec(message)?.[1];
+  const correlation = /Correlation ID: ([0-9a-f-]{36})/i.exec(message)?.[1];
+  return { ...(trace ? { 'x-ms-request-id': trace } : {}), ...(correlation ? { 'client-request-id': correlation } : {}) };
 }
 
 function firstSentence(error: unknown): string {

@@ -3,6 +3,7 @@ import type { Client, GraphError } from '@microsoft/microsoft-graph-client';
 import { ApiError, kindForStatus, UNREACHABLE_HINT, unlessNotFound } from '../core/errors.ts';
 import { type RetryEffects, type RetrySchedule, retryOnLag } from '../core/retry.ts';
 import type { TenantAppManagementPolicy } from '../domain/secret-policy.ts';
+import { requestIdsFromHeaders } from './request-ids.ts';
 
 /** The app instance property lock (Graph resources/serviceprincipallockconfiguration.md). */
 export interface ServicePrincipalLock {
@@ -207,6 +208,7 @@ function graphError(error: unknown): unknown {
       code: graph.code ?? undefined,
       message: `Microsoft Graph answered ${graph.statusCode}${graph.code ? ` ${graph.code}` : ''}: ${graph.message ?? 'no message'}`,
       detailCodes,
+      requestIds: requestIdsFromHeaders('graph', (name) => graph.headers?.get(name) ?? (name === 'request-id' ? graph.requestId : undefined)),
     },
     { cause: error },
   );

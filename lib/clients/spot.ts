@@ -1,5 +1,7 @@
 import type { KyInstance } from 'ky';
+import { auditing, currentRetry, publishAudit } from '../core/audit.ts';
 import { ApiError, kindForStatus } from '../core/errors.ts';
+import { spotRequestId } from './request-ids.ts';
 
 export interface SpotAccount {
   accountId: string;
@@ -30,6 +32,7 @@ export interface SpotApi {
 }
 
 interface Envelope<T> {
+  request?: { id?: string };
   response?: { status?: { code?: number; message?: string }; items?: T[]; errors?: { code?: string; message?: string; field?: string }[] };
 }
 
@@ -42,16 +45,20 @@ export interface SpotClientOptions {
 
 export async function createSpotApi({ baseUrl, token, retryLimit = 4 }: SpotClientOptions): Promise<SpotApi> {
   const { default: ky } = await import('ky');
+  const retryCounts = new WeakMap<Request, number>();
   const api: KyInstance = ky.create({
     prefixUrl: baseUrl,
+    fetch: (input, init) => (auditing() ? auditedFetch(input as Request, init, retryCounts) : fetch(input, init)),
+    hooks: { beforeRequest: [(request, _options, { retryCount }) => void retryCounts.set(request, retryCount)] },
     headers: { Authorization: `Bearer ${token}` },
     timeout: 60_000,
     retry: {
       limit: retryLimit,
       // POST is retried too: setting credentials replaces them, so sending it twice is harmless; account
-      // creation opts out below.
+      // creation opts out below. 500 is among them because Spot answers it for transient faults of its
+      // own that the same call outlives a moment later, and every call retried here is idempotent.
       methods: ['get', 'post', 'delete'],
-      statusCodes: [429, 502, 503, 504],
+      statusCodes: [429, 500, 502, 503, 504],
       afterStatusCodes: [429, 503],
       maxRetryAfter: 60_000,
       backoffLimit: 5_000,
@@ -92,6 +99,43 @@ export async function createSpotApi({ baseUrl, token, retryLimit = 4 }: SpotClie
   };
 }
 
+/**
+ * One Spot request for the audit log. Spot names its requests in the body (`request.id`), which Node's
+ * HTTP diagnostics channels do not show, so the client announces its own; ky hands every send, its
+ * retries included, to this fetch, and `retryCounts` holds ky's number for each.
+ */
+async function auditedFetch(request: Request, init: RequestInit | undefined, retryCounts: WeakMap<Request, number>): Promise<Response> {
+  const time = new Date().toISOString();
+  const started = performance.now();
+  const retry = currentRetry() + (retryCounts.get(request) ?? 0);
+  const publish = (status: number, requestIds: Record<string, string>, error?: string) =>
+    publishAudit({
+      time,
+      service: 'spot',
+      method: request.method,
+      url: request.url,
+      status,
+      durationMs: Math.round(performance.now() - started),
+      retry,
+      requestIds,
+      ...(error ? { error } : {}),
+    });
+  try {
+    const response = await fetch(request, init);
+    const id = spotRequestId(
+      await response
+        .clone()
+        .json()
+        .catch(() => undefined),
+    );
+    publish(response.status, id ? { 'request.id': id } : {});
+    return response;
+  } catch (error) {
+    publish(0, {}, error instanceof Error ? error.message : String(error));
+    throw error;
+  }
+}
+
 /** Spot's envelope carries `response.errors[{code,message}]`; a 401 carries none. */
 async function spotError(error: unknown): Promise<unknown> {
   const response = (error as { response?: Response }).response;
@@ -100,8 +144,11 @@ async function spotError(error: unknown): Promise<unknown> {
     return new ApiError('spot', { kind: 'unavailable', status: 0, message: `The Spot API could not be reached: ${message}` }, { cause: error });
   }
   let errors: { code?: string; message?: string }[] = [];
+  let requestId: string | undefined;
   try {
-    errors = ((await response.json()) as Envelope<unknown>).response?.errors ?? [];
+    const body = (await response.json()) as Envelope<unknown>;
+    errors = body.response?.errors ?? [];
+    requestId = spotRequestId(body);
   } catch {
     // Not Spot's envelope (a proxy or gateway page): the status is all there is.
   }
@@ -113,6 +160,7 @@ async function spotError(error: unknown): Promise<unknown> {
       status: response.status,
       code: errors[0]?.code,
       message: `The Spot API answered ${response.status}${described ? ` (${described})` : ` ${response.statusText}`}`,
+      requestIds: requestId ? { 'request.id': requestId } : undefined,
     },
     { cause: error },
   );

@@ -44,6 +44,8 @@ export interface Config {
   clientId?: string;
   /** --device-code: sign in with a device code in a browser instead of DefaultAzureCredential. */
   deviceCode: boolean;
+  /** The --audit-log file, resolved. */
+  auditLogPath?: string;
   /** The --state path, resolved; without it the state lives at `statePathFor`. */
   statePath?: string;
   cwd: string;
@@ -126,6 +128,7 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
   if (problems.length > 0 && !modes.help) throw new UsageError(problems);
 
   const statePath = inputs.flag('state');
+  const auditLog = inputs.flag('audit-log');
   return Object.freeze({
     ...spot,
     // In fleet mode each subscription's account is found or created; SPOTINST_ACCOUNT names none of them.
@@ -135,6 +138,7 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
     ...link,
     ...modes,
     statePath: statePath === undefined ? undefined : resolve(cwd, statePath),
+    auditLogPath: auditLog === undefined ? undefined : resolve(cwd, auditLog),
     cwd,
     warnings,
     fromEnvFile: Object.freeze(fromEnvFile),

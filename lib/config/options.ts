@@ -43,6 +43,7 @@ export const OPTIONS = {
   'secret-expiry': { type: 'string', default: '12', help: 'client secret lifetime in whole months (1-24)' },
   'max-wait': { type: 'string', default: '300', help: 'longest wait, in seconds, for Entra ID replication per step' },
   'device-code': { type: 'boolean', help: 'sign in with a device code in a browser (for machines without az login)' },
+  'audit-log': { type: 'string', help: 'append one JSON line per HTTP request (service, URL, status, request ids; never a secret) to this file' },
   'env-file': { type: 'string', default: '.env', help: 'file of environment variables to load (real ones win)' },
   yes: { type: 'boolean', help: 'never prompt (implied when stdin is not a terminal)' },
   json: { type: 'boolean', help: 'print one JSON object with the results on stdout; progress goes to stderr' },

@@ -15,16 +15,27 @@ export type ErrorKind =
 
 export type Api = 'identity' | 'graph' | 'arm' | 'spot';
 
+/** A request's ids under the names its service gives them (Graph `request-id`, ARM `x-ms-request-id`, Spot `request.id`…). */
+export interface ServiceRequestIds {
+  api: Api;
+  ids: Record<string, string>;
+}
+
+const SERVICE_NAMES: Record<Api, string> = { identity: 'Entra ID', graph: 'Microsoft Graph', arm: 'Azure Resource Manager', spot: 'Spot' };
+
 /** A failure we understand: `message` says what went wrong, `hint` what to do about it. */
 export class OnboardError extends Error {
   readonly kind: ErrorKind;
   readonly hint: string | undefined;
+  /** The ids of the failed request, when a service answered it: what its support asks for first. */
+  readonly requestIds: ServiceRequestIds | undefined;
 
-  constructor(kind: ErrorKind, message: string, hint?: string, options?: { cause?: unknown }) {
+  constructor(kind: ErrorKind, message: string, hint?: string, options?: { cause?: unknown; requestIds?: ServiceRequestIds }) {
     super(message, options);
     this.name = 'OnboardError';
     this.kind = kind;
     this.hint = hint;
+    this.requestIds = options?.requestIds && Object.keys(options.requestIds.ids).length > 0 ? options.requestIds : undefined;
   }
 
   get exitCode(): number {
@@ -54,10 +65,10 @@ export class ApiError extends OnboardError {
 
   constructor(
     api: Api,
-    init: { kind: ErrorKind; status: number; code?: string; message: string; detailCodes?: string[]; hint?: string },
+    init: { kind: ErrorKind; status: number; code?: string; message: string; detailCodes?: string[]; hint?: string; requestIds?: Record<string, string> },
     options?: { cause?: unknown },
   ) {
-    super(init.kind, init.message, init.hint, options);
+    super(init.kind, init.message, init.hint, { ...options, requestIds: init.requestIds && { api, ids: init.requestIds } });
     this.name = 'ApiError';
     this.api = api;
     this.status = init.status;
@@ -69,7 +80,7 @@ export class ApiError extends OnboardError {
   withHint(hint: string, message = this.message): ApiError {
     return new ApiError(
       this.api,
-      { kind: this.kind, status: this.status, code: this.code, message, detailCodes: this.detailCodes, hint },
+      { kind: this.kind, status: this.status, code: this.code, message, detailCodes: this.detailCodes, hint, requestIds: this.requestIds?.ids },
       { cause: this.cause },
     );
   }
@@ -114,13 +125,20 @@ export function describeFailure(error: unknown, verbose: boolean): string {
   }
   if (error instanceof OnboardError) {
     const hint = error.hint ?? FALLBACK_HINTS[error.kind];
-    const text = `Error: ${error.message}${hint ? ` ${hint}` : ''}`;
+    const text = `Error: ${error.message}${hint ? ` ${hint}` : ''}${error.requestIds ? ` ${describeRequestIds(error.requestIds)}` : ''}`;
     return verbose ? `${text}\n${stackOf(error)}` : text;
   }
   const message = error instanceof Error ? error.message : String(error);
   return verbose
     ? `Unexpected error: ${message}\n${stackOf(error)}`
     : `Unexpected error: ${message} Run again with --verbose for details; the state file lets a re-run continue where this one stopped.`;
+}
+
+/** The failed request's ids, last in the paragraph, where support looks for them. */
+export function describeRequestIds({ api, ids }: ServiceRequestIds): string {
+  return `(${SERVICE_NAMES[api]} ${Object.entries(ids)
+    .map(([name, value]) => `${name} ${value}`)
+    .join(', ')})`;
 }
 
 function stackOf(error: unknown): string {

@@ -1,3 +1,4 @@
+import { asRetry } from './audit.ts';
 import type { Reporter } from './reporter.ts';
 
 export interface RetrySchedule {
@@ -45,7 +46,7 @@ export async function retryOnLag<T>(
   const waits = delays(schedule);
   for (let n = 0; ; n++) {
     try {
-      return await attempt();
+      return await asRetry(n, attempt);
     } catch (error) {
       const reason = retryReason(error);
       const wait = waits[n];

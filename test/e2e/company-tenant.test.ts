@@ -170,6 +170,20 @@ test('the application describes itself, carries the tool tags and the property l
   });
 });
 
+test('Spot answering 500 once on the credentials call: the same request is sent again and the run succeeds', async () => {
+  await withEmulator({}, async (e) => {
+    e.faults.add({ api: 'spot', method: 'POST', path: /^\/azure\/setup\/credentials\?/, status: 500, times: 1 });
+    const run = await provision(e, workdir());
+    assert.is(run.code, 0, output(run));
+    onboarded(e, 'after a Spot 500');
+    assert.equal(
+      credentialPosts(e).map((r) => r.status),
+      [500, 200],
+      'credentials posts',
+    );
+  });
+});
+
 test('Spot refusing the credentials with AuthorizationFailed until the role takes effect is waited out, visibly', async () => {
   const refusals = 3;
   await withEmulator({ lag: { spotRbacRefusals: refusals } }, async (e) => {

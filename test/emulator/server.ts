@@ -337,7 +337,15 @@ export async function startEmulator(options: Partial<EmulatorOptions> = {}): Pro
     if (counted) {
       inFlight++;
       emulator.peakInFlight = Math.max(emulator.peakInFlight, inFlight);
-      res.once('close', () => inFlight--);
+      // 'finish' (the whole answer handed to the socket) comes before the client can read it and send its
+      // next request; 'close' may come later than that, which would count a finished request as in flight.
+      let counting = true;
+      const done = () => {
+        if (counting) inFlight--;
+        counting = false;
+      };
+      res.once('finish', done);
+      res.once('close', done);
     }
 
     const text = await readBody(raw);

@@ -20,6 +20,7 @@ const OPTIONS = optionsFor([
   'max-wait',
   'device-code',
   'env-file',
+  'audit-log',
   'yes',
   'json',
   'dry-run',
