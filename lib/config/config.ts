@@ -39,6 +39,8 @@ export interface Config {
   cloud: CloudName;
   /** The role to assign: a role name, a role definition GUID or id, or `spot-minimal`. */
   role: string;
+  /** --role was given: a re-run of a link that holds another role moves it to this one. */
+  roleExplicit: boolean;
   tenantId?: string;
   /** AZURE_CLIENT_ID when it names a public client: the one a device code sign-in goes through (the Azure CLI's when unset). */
   clientId?: string;
@@ -246,6 +248,7 @@ function linkSection({ flag, given, pick, problems }: Inputs) {
   }
   return {
     role,
+    roleExplicit: flag('role') !== undefined,
     appName: appName?.trim(),
     secretExpiryMonths: wholeNumber(pick('secret-expiry'), '--secret-expiry', 1, MAX_SECRET_MONTHS, problems),
     secretExpiryExplicit: flag('secret-expiry') !== undefined,

@@ -29,7 +29,7 @@ export async function runSteps(ctx: Context, steps: AnyStep[], store: StateStore
   for (const step of steps) {
     if (ctx.signal.aborted) throw interrupted();
     if (!step.always && !step.reconcile && isDone(step, ctx)) {
-      ctx.report.stepDone(step.id, 'already done');
+      ctx.report.stepDone(step.id, withNote('already done', step, ctx));
       continue;
     }
     ctx.report.stepStart(step.id, step.title);
@@ -60,7 +60,7 @@ export async function planSteps(ctx: Context, steps: AnyStep[]): Promise<PlanEnt
   for (const step of steps) {
     const entry = { id: step.id, title: step.title };
     if (!step.always && !step.reconcile && isDone(step, ctx)) {
-      plan.push({ ...entry, action: 'done', detail: 'already done (from state)' });
+      plan.push({ ...entry, action: 'done', detail: withNote('already done (from state)', step, ctx) });
     } else if (step.always || step.readOnly) {
       const result = await step.run(ctx);
       Object.assign(ctx.outputs, result.outputs);
@@ -76,6 +76,11 @@ export async function planSteps(ctx: Context, steps: AnyStep[]): Promise<PlanEnt
     }
   }
   return plan;
+}
+
+function withNote(done: string, step: AnyStep, ctx: Context): string {
+  const note = step.doneNote?.(ctx);
+  return note ? `${done}; ${note}` : done;
 }
 
 /** A step's outputs under its id; `run` of that very step produced them, which the compiler cannot follow through AnyStep. */

@@ -7,7 +7,7 @@ import { abortableSleep } from './interrupt.ts';
 import type { Redactor } from './redact.ts';
 import type { Reporter } from './reporter.ts';
 import { defaultLagSchedule } from './retry.ts';
-import { StateStore } from './state.ts';
+import { assertSameCloud, StateStore } from './state.ts';
 
 /** What a script's edge hands to the library: output, redaction, interruption, and (in tests) effects. */
 export interface SessionDeps {
@@ -42,6 +42,7 @@ export async function withSession<T>(
   if (lock) await store.lock();
   try {
     const state = await store.load(accountId);
+    assertSameCloud(state, store.path, config.cloud);
     const ctx: Context = {
       config,
       accountId,

@@ -10,6 +10,8 @@ export interface State {
   accountId: string;
   tenantId?: string;
   subscriptionId?: string;
+  /** The --cloud the link was made in (files from before it was recorded lack it). */
+  cloud?: string;
   steps: StepRecords;
   /** A secret rotation in progress (rotate-secret.ts); cleared when it finishes. */
   rotation?: Rotation;
@@ -30,6 +32,17 @@ export function assertSameTenant(state: State, path: string, signedInTenantId: s
       'state',
       `The state file ${path} was made in Azure tenant ${state.tenantId}, but you are signed in to tenant ${signedInTenantId}.`,
       'Sign in to the tenant the file was made for (az login --tenant …), or pass --state with a different path.',
+    );
+  }
+}
+
+/** A link lives in one cloud: its tenant, application and role do not exist in another. */
+export function assertSameCloud(state: State, path: string, cloud: string): void {
+  if (state.cloud && state.cloud !== cloud) {
+    throw new OnboardError(
+      'state',
+      `The state file ${path} records a link in ${state.cloud}, but --cloud asks for ${cloud}; a link's application, role and Spot credentials cannot move to another cloud.`,
+      `Pass --cloud ${state.cloud} to work on this link; to link a subscription in ${cloud}, use another Spot account with its own state file.`,
     );
   }
 }

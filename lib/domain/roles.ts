@@ -94,6 +94,32 @@ async function lookUp(ctx: Context, subscriptionId: string): Promise<ResolvedRol
   return at(found.name, found.roleName);
 }
 
+/** The role a link records: its definition id and name; links made before --role existed hold Contributor. */
+export interface RecordedRole {
+  roleDefinitionId?: string;
+  roleName?: string;
+}
+
+/**
+ * Whether --role names the role the link already holds, judged from the text alone (no request): a
+ * different spelling of the same role (its id instead of its name) counts as different here, and the
+ * role step, which resolves it, then finds nothing to change.
+ */
+export function asksForRecordedRole(asked: string, recorded: RecordedRole, subscriptionId: string): boolean {
+  const wanted = asked.toLowerCase();
+  const recordedGuid = recorded.roleDefinitionId?.split('/').pop()?.toLowerCase() ?? CONTRIBUTOR_ROLE_ID;
+  const recordedName = (recorded.roleName ?? (recorded.roleDefinitionId ? '' : 'Contributor')).toLowerCase();
+  if (wanted === SPOT_MINIMAL) return recordedName === spotMinimalRoleName(subscriptionId).toLowerCase();
+  if (wanted === 'contributor') return recordedGuid === CONTRIBUTOR_ROLE_ID;
+  const guid = guidOf(asked);
+  return guid ? guid === recordedGuid : wanted === recordedName;
+}
+
+/** The recorded role's name for people: links made before --role existed hold Contributor. */
+export function recordedRoleName(recorded: RecordedRole): string {
+  return recorded.roleName ?? (recorded.roleDefinitionId ? recorded.roleDefinitionId.split('/').pop()! : 'Contributor');
+}
+
 /** spot-minimal on a subscription without it: PUT under a fixed GUID, so a repeated or racing run makes one definition. */
 export async function createRoleDefinitionIfMissing(ctx: Context, chosen: ResolvedRole): Promise<ResolvedRole> {
   if (!chosen.toCreate) return chosen;

@@ -2,9 +2,11 @@ import type { Subscription } from '../clients/arm.ts';
 import { checkSignIn } from '../clients/credential.ts';
 import type { Context } from '../core/context.ts';
 import { ApiError, OnboardError } from '../core/errors.ts';
+import { isDone } from '../core/runner.ts';
 import { allows, ROLE_ASSIGNMENT_WRITE, ROLE_DEFINITION_WRITE } from '../domain/permissions.ts';
 import { resolveRoleDefinition } from '../domain/roles.ts';
 import { findSpotAccount } from '../domain/spot-accounts.ts';
+import { role } from './role.ts';
 import { checkSecretPolicy } from './shared.ts';
 import type { Step } from './step.ts';
 
@@ -25,10 +27,10 @@ export const preflight: Step<'preflight'> = {
     const subscription = await checkSubscription(ctx);
     // A secret is added only until the link is made: then the policy decides its lifetime, and may refuse it.
     if (!ctx.state.steps.link) await checkSecretPolicy(ctx, ctx.now());
-    if (!ctx.state.steps.role) {
-      // The role is looked up now, so a misspelt --role stops the run before anything is created.
-      const role = await resolveRoleDefinition(ctx, subscription.subscriptionId);
-      await checkCanAssignRoles(ctx, subscription.subscriptionId, role.toCreate ? [ROLE_DEFINITION_WRITE] : []);
+    if (!isDone(role, ctx)) {
+      // The role is looked up now, so a misspelt --role stops the run before anything is created or changed.
+      const chosen = await resolveRoleDefinition(ctx, subscription.subscriptionId);
+      await checkCanAssignRoles(ctx, subscription.subscriptionId, chosen.toCreate ? [ROLE_DEFINITION_WRITE] : []);
     }
     return {
       outputs: {

@@ -16,6 +16,11 @@ export const secret: Step<'secret'> = {
     return { action: 'create', detail: `add client secret "${SECRET_DISPLAY_NAME}" valid until ${endDateTime.slice(0, 10)}${fitted ? ` (${fitted})` : ''}` };
   },
   isDone: heldUntilLinked('secret', 'link'),
+  doneNote(ctx) {
+    const expiresAt = ctx.state.steps.secret?.outputs.secretExpiresAt;
+    if (!ctx.config.secretExpiryExplicit || !ctx.state.steps.link || !expiresAt) return undefined;
+    return `--secret-expiry ${ctx.config.secretExpiryMonths} applies at the next rotation (rotate-secret.ts); the current secret keeps its end date ${expiresAt.slice(0, 10)}`;
+  },
   async run(ctx) {
     const created = await addHeldSecret(ctx, this.id);
     const { fitted } = plannedSecretLifetime(ctx);

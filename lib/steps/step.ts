@@ -34,6 +34,8 @@ export interface Step<K extends StepId = StepId> {
   readOnly?: boolean;
   /** Read-only look at what `run` would do; without it the plan says the step will run. */
   plan?(ctx: Context): Promise<StepPlan<K>>;
+  /** What a step that need not run says about an option given now that applies only later. */
+  doneNote?(ctx: Context): string | undefined;
   /** Whether this step need not run again; the default is "the state has its record". */
   isDone?(ctx: Context): boolean;
   run(ctx: Context): Promise<StepResult<K>>;

@@ -11,6 +11,7 @@ export const tenant: Step<'tenant'> = {
     const organization = await graph.tenant();
     assertSameTenant(ctx.state, ctx.statePath, organization.id);
     ctx.state.tenantId = organization.id;
+    ctx.state.cloud = ctx.config.cloud;
     return { outputs: { tenantId: organization.id, tenantName: organization.displayName }, summary: `${organization.displayName} (${organization.id})` };
   },
 };
