@@ -4,8 +4,8 @@ import { OnboardError } from './errors.ts';
 
 const HINT = 'Pass --state-dir (or --state) with a directory this user can create and write to, e.g. --state-dir ./.spot-azure-onboard.';
 
-/** Directories already made and written to by this process: the probe runs once per directory, not per save. */
-const ready = new Set<string>();
+/** Each directory is made and probed once per process, not per save; concurrent links of one directory share it. */
+const ready = new Map<string, Promise<void>>();
 
 /**
  * Makes the directory for state files (its missing parents too, mode 0700) and proves a file can be
@@ -16,8 +16,18 @@ const ready = new Set<string>();
  * (`--state /proc/x/y.json` used to spin); with a file as the last parent it answers EEXIST, which
  * told the user nothing (`--state /dev/null/x.json`).
  */
-export async function makeStateDir(dir: string): Promise<void> {
-  if (ready.has(dir)) return;
+export function makeStateDir(dir: string): Promise<void> {
+  let made = ready.get(dir);
+  if (!made) {
+    made = prepare(dir);
+    ready.set(dir, made);
+    // A failure is not remembered: the next write tries again, and reports it again.
+    made.catch(() => ready.delete(dir));
+  }
+  return made;
+}
+
+async function prepare(dir: string): Promise<void> {
   const missing: string[] = [];
   for (let at = dir; ; at = dirname(at)) {
     const kind = await kindOf(at);
@@ -41,7 +51,6 @@ export async function makeStateDir(dir: string): Promise<void> {
   } finally {
     await rm(probe, { force: true }).catch(() => undefined);
   }
-  ready.add(dir);
 }
 
 /** For readers: a state path with a file where a directory should be can hold no state, and saying so beats "not found". */
