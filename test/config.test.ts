@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadConfig, statePathFor } from '../lib/config/config.ts';
+import { type OptionTable, optionsFor } from '../lib/config/options.ts';
 import { UsageError } from '../lib/core/errors.ts';
 
 const cwd = mkdtempSync(join(tmpdir(), 'config-test-'));
 const load = (argv: string[], env: Record<string, string> = {}, stdinIsTTY = false) => loadConfig({ argv, env, cwd, stdinIsTTY });
-const problemsOf = (argv: string[], env: Record<string, string> = {}) => {
+const problemsOf = (argv: string[], env: Record<string, string> = {}, accepted?: OptionTable) => {
   try {
-    load(argv, env);
+    loadConfig({ argv, env, cwd, stdinIsTTY: false }, accepted);
   } catch (error) {
     if (error instanceof UsageError) return error.problems;
     throw error;
@@ -64,9 +65,21 @@ test('.env fills in what the real environment lacks, and a world-readable token 
   assert.match(config.warnings.join('\n'), 'chmod 600');
 });
 
-test('the state file defaults to one per Spot account in the working directory', () => {
-  assert.is(statePathFor({ cwd: '/work', statePath: undefined }, 'act-1234abcd'), '/work/.spot-azure-onboard/act-1234abcd.json');
-  assert.is(statePathFor({ cwd: '/work', statePath: '/tmp/s.json' }, 'act-1234abcd'), '/tmp/s.json');
+test('the state file defaults to one per Spot account in the state directory, .spot-azure-onboard unless --state-dir names another', () => {
+  const load = (argv: string[]) => loadConfig({ argv, env: {}, cwd: '/work', stdinIsTTY: false }, optionsFor(['account-id', 'state', 'state-dir']));
+  assert.is(statePathFor(load(['--account-id', 'act-1234abcd']), 'act-1234abcd'), '/work/.spot-azure-onboard/act-1234abcd.json');
+  assert.is(statePathFor(load(['--account-id', 'act-1234abcd', '--state-dir', 'links']), 'act-1234abcd'), '/work/links/act-1234abcd.json');
+  assert.is(statePathFor(load(['--account-id', 'act-1234abcd', '--state', '/tmp/s.json', '--state-dir', 'links']), 'act-1234abcd'), '/tmp/s.json');
+});
+
+test('--all with --account-id or --state is a usage error naming both', () => {
+  const accepted = optionsFor(['account-id', 'state', 'state-dir', 'all']);
+  assert.match(
+    problemsOf(['--all', '--state', 'x.json', '--account-id', 'act-1234abcd'], {}, accepted).join('\n'),
+    '--all covers every link in the state directory, but --account-id and --state name one',
+  );
+  const config = loadConfig({ argv: ['--all'], env: { SPOTINST_ACCOUNT: 'act-1234abcd' }, cwd: '/work', stdinIsTTY: false }, accepted);
+  assert.is(config.accountId, undefined, 'SPOTINST_ACCOUNT names none of the links --all covers');
 });
 
 test.run();

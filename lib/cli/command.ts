@@ -2,6 +2,7 @@ import type { Config } from '../config/config.ts';
 import type { OptionTable } from '../config/options.ts';
 import type { Redactor } from '../core/redact.ts';
 import type { Reporter } from '../core/reporter.ts';
+import type { FleetProgress } from './fleet-progress.ts';
 
 /** What the script edge hands a command: output, redaction and interruption. */
 export interface CliIo {
@@ -13,6 +14,8 @@ export interface CliIo {
   /** The command's result on stdout: `json` under --json (one object, nothing else), else `text()`. */
   result: (json: unknown, text: () => string) => void;
   signal: AbortSignal;
+  /** Progress over `total` links at once, where the progress lines go (never stdout under --json). */
+  fleetProgress: (total: number) => FleetProgress;
 }
 
 /** One command a user runs: `scripts/<name>.ts`, its options and help, and what it does. */

@@ -4,6 +4,7 @@ import { Redactor } from '../core/redact.ts';
 import type { Reporter } from '../core/reporter.ts';
 import { type AuditLog, openAuditLog } from './audit-log.ts';
 import type { CliIo, Command } from './command.ts';
+import { fleetProgress } from './fleet-progress.ts';
 import { lineReporter, liveReporter } from './progress.ts';
 
 /** Grace after Ctrl-C for the request in flight; the state on disk is consistent at every moment, so giving up is safe. */
@@ -48,6 +49,10 @@ export async function runScript(command: Command, edge: ProcessEdge): Promise<nu
     print: (text) => process.stdout.write(`${redactor.redact(text)}\n`),
     result: (json, text) => io.print(config?.json ? JSON.stringify(json, null, 2) : text()),
     signal: controller.signal,
+    fleetProgress: (total) => {
+      const stream = config?.json ? process.stderr : process.stdout;
+      return fleetProgress({ total, live: stream.isTTY === true && !config?.plain, write: (text) => stream.write(redactor.redact(text)) });
+    },
   };
   try {
     config = loadConfig({ argv: edge.argv, env: edge.env, cwd: edge.cwd, stdinIsTTY: process.stdin.isTTY === true }, command.options);

@@ -13,7 +13,7 @@ import { removeRole } from '../steps/remove-role.ts';
 import { removeServicePrincipal } from '../steps/remove-service-principal.ts';
 import { removeSpotAccount } from '../steps/remove-spot-account.ts';
 import type { AnyStep } from '../steps/step.ts';
-import { checkSignInToStateTenant, requireRecorded } from './shared.ts';
+import { checkSignInToStateTenant, requireRecorded, resolveLink } from './shared.ts';
 
 /** The role first, so the principal loses its access before it disappears; the Spot account last. */
 export const DEPROVISION_STEPS: AnyStep[] = [removeRole, removeServicePrincipal, removeApp];
@@ -97,7 +97,20 @@ async function describePlan(ctx: Context, pending: AnyStep[]): Promise<string[]>
   return lines;
 }
 
-const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'env-file', 'audit-log', 'yes', 'json', 'verbose', 'help', 'delete-spot-account']);
+const OPTIONS = optionsFor([
+  'account-id',
+  'state',
+  'state-dir',
+  'cloud',
+  'device-code',
+  'env-file',
+  'audit-log',
+  'yes',
+  'json',
+  'verbose',
+  'help',
+  'delete-spot-account',
+]);
 
 const HELP = `Remove what provision.ts created for a Spot account — the Contributor role assignment, the service
 principal and the Entra ID application, by the ids in the state file and nothing else — after a
@@ -109,7 +122,8 @@ Usage: npx tsx scripts/deprovision.ts [options]
 Options:
 ${optionsHelp(OPTIONS)}
 
-Without a terminal on stdin, --yes is required. Spot keeps the (now useless) Azure credentials unless
+Which link: the one --account-id names, the one --state names, else the only state file in the state
+directory (several: name one). Without a terminal on stdin, --yes is required. Spot keeps the (now useless) Azure credentials unless
 --delete-spot-account deletes the account.
 
 Exit codes: 0 removed (or nothing left to remove); 1 failed (run again to finish); 2 usage, or no
@@ -117,6 +131,7 @@ terminal and no --yes; 130 interrupted, or the confirmation was declined.
 
 Examples:
   npx tsx scripts/deprovision.ts --account-id act-1234abcd
+  npx tsx scripts/deprovision.ts --state links/act-1234abcd.json --yes
   SPOTINST_ACCOUNT=act-1234abcd npx tsx scripts/deprovision.ts --yes --delete-spot-account --json
 `;
 
@@ -126,7 +141,7 @@ export const deprovisionCommand: Command = {
   options: OPTIONS,
   help: HELP,
   async run(config, io) {
-    const result = await deprovision(config, { ...io, confirm: askYesNo });
+    const result = await deprovision(await resolveLink(config, { allFlag: false }), { ...io, confirm: askYesNo });
     io.result(jsonFields(result), () => summary(result));
   },
 };

@@ -1,7 +1,8 @@
-import type { Command } from '../cli/command.ts';
+import type { CliIo, Command } from '../cli/command.ts';
 import type { Config } from '../config/config.ts';
 import { optionsFor, optionsHelp } from '../config/options.ts';
-import { OnboardError } from '../core/errors.ts';
+import type { Context } from '../core/context.ts';
+import { describeFailure, OnboardError } from '../core/errors.ts';
 import { loadRecordedOutputs, runSteps } from '../core/runner.ts';
 import { type SessionDeps, withSession } from '../core/session.ts';
 import type { State } from '../core/state.ts';
@@ -12,14 +13,20 @@ import { rotateRemoveOld } from '../steps/rotate-remove-old.ts';
 import { checkSecretPolicy } from '../steps/shared.ts';
 import type { AnyStep } from '../steps/step.ts';
 import { need } from '../steps/step.ts';
-import { checkSignInToStateTenant, requireRecorded } from './shared.ts';
+import { forEveryLink, type LinkOutcome } from './every-link.ts';
+import { checkSignInToStateTenant, columns, requireRecorded, resolveLink } from './shared.ts';
 
 /** Add, link (and read back), then remove: the old secret goes only once Spot holds the new one. */
 export const ROTATE_STEPS: AnyStep[] = [rotateAddSecret, rotateLink, rotateRemoveOld];
 
-/** What a finished rotation did; the fields of `--json`. Never the secret. */
+const DAY_MS = 86_400_000;
+
+/** What a finished rotation did (or why none was due); the fields of `--json`. Never the secret. */
 export interface RotationResult {
   accountId: string;
+  /** false: --if-expiring-within found the secret not due, and nothing was changed. */
+  rotated: boolean;
+  subscriptionId?: string;
   appId: string;
   secretKeyId: string;
   secretExpiresAt: string;
@@ -39,9 +46,27 @@ export async function rotateSecret(config: Config, deps: SessionDeps): Promise<R
     const { state } = ctx;
     requireLink(state, store.path);
     await checkSignInToStateTenant(ctx);
+    loadRecordedOutputs(ctx);
+    const result = (rotated: boolean, replacedKeyIds: string[], resumed: boolean): RotationResult => {
+      const secret = state.steps.secret!.outputs;
+      return {
+        accountId: ctx.accountId,
+        rotated,
+        subscriptionId: ctx.outputs.subscriptionId,
+        appId: ctx.outputs.appId!,
+        secretKeyId: secret.secretKeyId,
+        secretExpiresAt: secret.secretExpiresAt,
+        replacedKeyIds,
+        resumed,
+        statePath: store.path,
+      };
+    };
+    if (config.expiringWithinDays !== undefined && !state.rotation && !(await isDue(ctx, config.expiringWithinDays))) {
+      ctx.report.info(`not due: client secret ${state.steps.secret!.outputs.secretKeyId} expires after the next ${config.expiringWithinDays} days`);
+      return result(false, [], false);
+    }
     // Spot must be able to take the new secret before one is added to the app.
     await findSpotAccount(await ctx.clients.spot(), ctx.accountId);
-    loadRecordedOutputs(ctx);
     if (!state.steps['rotate-link']) {
       // The policy's restrictions apply by the application's creation date: it may predate them.
       const application = await (await ctx.clients.graph()).getApplication(need(ctx, 'applicationObjectId'));
@@ -60,17 +85,19 @@ export async function rotateSecret(config: Config, deps: SessionDeps): Promise<R
     for (const step of ROTATE_STEPS) delete state.steps[step.id];
     delete state.rotation;
     await store.save(state);
-    const secret = state.steps.secret!.outputs;
-    return {
-      accountId: ctx.accountId,
-      appId: ctx.outputs.appId!,
-      secretKeyId: secret.secretKeyId!,
-      secretExpiresAt: secret.secretExpiresAt!,
-      replacedKeyIds,
-      resumed,
-      statePath: store.path,
-    };
+    return result(true, replacedKeyIds, resumed);
   });
+}
+
+/**
+ * Whether the linked secret ends within `days`, as the application says (live, not as recorded): a
+ * secret removed from the application is due at once. One read, no change.
+ */
+async function isDue(ctx: Context, days: number): Promise<boolean> {
+  const keyId = ctx.state.steps.secret!.outputs.secretKeyId;
+  const application = await (await ctx.clients.graph()).getApplication(need(ctx, 'applicationObjectId'));
+  const secret = application.passwordCredentials.find((p) => p.keyId === keyId);
+  return !secret || Date.parse(secret.endDateTime) - ctx.now().getTime() <= days * DAY_MS;
 }
 
 /** Rotation starts from a finished link: one whose secret the state records and Spot holds. */
@@ -95,6 +122,10 @@ function requireLink(state: State, path: string): void {
 const OPTIONS = optionsFor([
   'account-id',
   'state',
+  'state-dir',
+  'all',
+  'if-expiring-within',
+  'concurrency',
   'cloud',
   'device-code',
   'secret-expiry',
@@ -103,6 +134,7 @@ const OPTIONS = optionsFor([
   'audit-log',
   'yes',
   'json',
+  'no-color',
   'verbose',
   'help',
 ]);
@@ -117,11 +149,19 @@ Usage: npx tsx scripts/rotate-secret.ts [options]
 Options:
 ${optionsHelp(OPTIONS)}
 
-Exit codes: 0 rotated; 1 failed (the state file lets a re-run finish it); 2 usage; 130 interrupted.
+Which link: the one --account-id names, the one --state names, else the only state file in the state
+directory. --all rotates every link there, --concurrency at a time; one failing does not stop the
+others. With --if-expiring-within <days>, a secret that ends later is "not due" and nothing changes
+(an interrupted rotation is always finished).
+
+Exit codes: 0 rotated or not due (with --all, every link); 1 failed (the state file lets a re-run
+finish it); 2 usage; 130 interrupted.
 
 Examples:
-  npx tsx scripts/rotate-secret.ts --account-id act-1234abcd
-  SPOTINST_ACCOUNT=act-1234abcd npx tsx scripts/rotate-secret.ts --secret-expiry 6 --json
+  npx tsx scripts/rotate-secret.ts
+  npx tsx scripts/rotate-secret.ts --account-id act-1234abcd --secret-expiry 6 --json
+  The daily scheduled job: every link whose secret ends within 30 days gets a new one:
+    npx tsx scripts/rotate-secret.ts --all --if-expiring-within 30 --yes
 `;
 
 /** scripts/rotate-secret.ts */
@@ -129,18 +169,84 @@ export const rotateSecretCommand: Command = {
   name: 'rotate-secret',
   options: OPTIONS,
   help: HELP,
-  async run(config, io) {
-    const result = await rotateSecret(config, io);
-    io.result(jsonFields(result), () => summary(result));
-  },
+  run: (config, io) => (config.all ? rotateEvery(config, io) : rotateOne(config, io)),
 };
 
-function jsonFields(r: RotationResult) {
-  const { accountId, appId, secretKeyId, secretExpiresAt, replacedKeyIds, resumed } = r;
-  return { accountId, appId, secretKeyId, secretExpiresAt, replacedKeyIds, resumed };
+async function rotateOne(config: Config, io: CliIo): Promise<void> {
+  const result = await rotateSecret(await resolveLink(config, { allFlag: true }), io);
+  io.result(jsonFields(result), () => summary(result, config));
 }
 
-function summary(r: RotationResult): string {
+type RowStatus = 'rotated' | 'not due' | 'failed' | 'not run';
+
+interface RotationRow {
+  accountId: string;
+  subscriptionId?: string;
+  statePath: string;
+  status: RowStatus;
+  secretKeyId?: string;
+  secretExpiresAt?: string;
+  error?: string;
+}
+
+async function rotateEvery(config: Config, io: CliIo): Promise<void> {
+  const outcomes = await forEveryLink(config, io, rotateSecret, (o) => {
+    const row = rowOf(o);
+    const what = row.status === 'failed' ? `failed: ${row.error}` : `${row.status}; secret expires ${row.secretExpiresAt?.slice(0, 10)}`;
+    return { ok: row.status !== 'failed', line: `${row.accountId} ${what}` };
+  });
+  const rows = outcomes.map(rowOf);
+  const count = (status: RowStatus) => rows.filter((r) => r.status === status).length;
+  io.result({ links: rows, rotated: count('rotated'), notDue: count('not due'), failed: count('failed') }, () => rotationTable(rows));
+  if (count('failed') > 0) {
+    throw new OnboardError(
+      'partial',
+      `${count('failed')} of ${rows.length} links were not rotated: ${rows
+        .filter((r) => r.status === 'failed')
+        .map((r) => r.accountId)
+        .join(', ')}.`,
+      'Fix what each error says, then run the same command again: an interrupted rotation is finished, and links already rotated are not due.',
+    );
+  }
+}
+
+function rowOf({ link, result, error }: LinkOutcome<RotationResult>): RotationRow {
+  const base = { accountId: link.accountId, subscriptionId: link.subscriptionId, statePath: link.path };
+  if (result) {
+    const { secretKeyId, secretExpiresAt, subscriptionId } = result;
+    return { ...base, subscriptionId, status: result.rotated ? 'rotated' : 'not due', secretKeyId, secretExpiresAt };
+  }
+  if (error === undefined) return { ...base, status: 'not run' };
+  return {
+    ...base,
+    status: 'failed',
+    error: describeFailure(error, false)
+      .replace(/^Error: /, '')
+      .replace(/\s*\n\s*/g, ' '),
+  };
+}
+
+function rotationTable(rows: RotationRow[]): string {
+  const header = ['Spot account', 'subscription', 'status', 'secret expires', 'error'];
+  const lines = rows.map((r) => [r.accountId, r.subscriptionId ?? '-', r.status, r.secretExpiresAt?.slice(0, 10) ?? '-', r.error ?? '']);
+  const count = (status: RowStatus) => rows.filter((r) => r.status === status).length;
+  const tally = `${count('rotated')} rotated, ${count('not due')} not due, ${count('failed')} failed of ${rows.length} links${count('not run') ? `; ${count('not run')} not run` : ''}.`;
+  return ['', ...columns([header, ...lines]), '', tally].join('\n');
+}
+
+function jsonFields(r: RotationResult) {
+  const { accountId, rotated, appId, secretKeyId, secretExpiresAt, replacedKeyIds, resumed } = r;
+  return { accountId, rotated, appId, secretKeyId, secretExpiresAt, replacedKeyIds, resumed };
+}
+
+function summary(r: RotationResult, config: Config): string {
+  if (!r.rotated) {
+    return [
+      '',
+      `Not due: the client secret of Spot account ${r.accountId} expires ${r.secretExpiresAt.slice(0, 10)}, after the next ${config.expiringWithinDays} days (--if-expiring-within); nothing was changed.`,
+      `  state file     ${r.statePath}`,
+    ].join('\n');
+  }
   return [
     '',
     `Done: Spot account ${r.accountId} uses a new client secret${r.resumed ? ' (an interrupted rotation was finished)' : ''}.`,

@@ -1,7 +1,11 @@
+import { readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { checkSignIn } from '../clients/credential.ts';
+import { type Config, FLEET_FILE } from '../config/config.ts';
 import type { Context } from '../core/context.ts';
 import { OnboardError } from '../core/errors.ts';
-import { assertSameTenant, type State } from '../core/state.ts';
+import { assertSameTenant, readJsonFile, type State } from '../core/state.ts';
+import { unusable } from '../core/state-location.ts';
 
 /**
  * One token now, so a sign-in problem is reported as such before the first Graph or ARM call; then,
@@ -23,5 +27,98 @@ export function requireRecorded(state: State, path: string, why = ''): void {
     'state',
     `Nothing is recorded for Spot account ${state.accountId} in ${path}${why}.`,
     'Run this where you ran provision.ts, or pass --state with the state file it wrote; to link the account, run provision.ts.',
+  );
+}
+
+/** A link recorded in the state directory: its state file and the account (and subscription) it names. */
+export interface RecordedLink {
+  accountId: string;
+  subscriptionId?: string;
+  path: string;
+}
+
+const isRecordedState = (value: unknown): value is State =>
+  typeof (value as State | null)?.steps === 'object' && typeof (value as State | null)?.accountId === 'string';
+
+/**
+ * Every link's state file in `dir`, by account id: each `*.json` but the fleet record. A file that
+ * cannot be read is still listed (under its file name), so the command that opens it reports why.
+ */
+export async function listLinks(dir: string): Promise<RecordedLink[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    throw unusable(dir, code === 'ENOTDIR' ? 'it is not a directory' : `it cannot be listed (${code})`);
+  }
+  const files = names.filter((name) => name.endsWith('.json') && name !== FLEET_FILE).sort();
+  const links = await Promise.all(
+    files.map(async (name): Promise<RecordedLink> => {
+      const path = join(dir, name);
+      const fallback = { accountId: basename(name, '.json'), path };
+      try {
+        const state = await readJsonFile(path, isRecordedState, { unreadable: '', invalid: '' });
+        return state ? { accountId: state.accountId, subscriptionId: state.subscriptionId, path } : fallback;
+      } catch {
+        return fallback;
+      }
+    }),
+  );
+  return links.sort((a, b) => a.accountId.localeCompare(b.accountId));
+}
+
+/** How many accounts a usage error lists before it says "and N more". */
+const LISTED = 20;
+
+/**
+ * The one link a day-two command acts on, when the command line does not name its account: the
+ * account the --state file records, else the only state file in the state directory. Several are a
+ * usage error that lists them; `allFlag`: the command takes --all, so suggest it.
+ */
+export async function resolveLink(config: Config, { allFlag }: { allFlag: boolean }): Promise<Config> {
+  if (config.accountId) return config;
+  if (config.statePath) {
+    const state = await readJsonFile(config.statePath, isRecordedState, {
+      unreadable: 'Check its permissions, or pass --state with another path.',
+      invalid: 'Pass --state with a state file provision.ts wrote, or --account-id act-… as well.',
+    });
+    if (!state) {
+      throw new OnboardError(
+        'state',
+        `Nothing is recorded in ${config.statePath}: there is no such file.`,
+        'Pass --state with the state file provision.ts wrote; to link an account, run provision.ts.',
+      );
+    }
+    return Object.freeze({ ...config, accountId: state.accountId });
+  }
+  const links = await listLinks(config.stateDir);
+  if (links.length === 1) return Object.freeze({ ...config, accountId: links[0]!.accountId, statePath: links[0]!.path });
+  const either = `--account-id act-… (or SPOTINST_ACCOUNT)${allFlag ? ', or --all to cover every link' : ''}`;
+  if (links.length === 0) {
+    throw new OnboardError(
+      'usage',
+      `No Spot account given, and ${config.stateDir} holds no state file to take it from.`,
+      `Run this where you ran provision.ts, name the directory it used with --state-dir or its file with --state, or pass ${either}.`,
+    );
+  }
+  const listed = links.slice(0, LISTED).map((l) => `${l.accountId}${l.subscriptionId ? ` (subscription ${l.subscriptionId})` : ''}`);
+  const more = links.length > LISTED ? `, and ${links.length - LISTED} more` : '';
+  throw new OnboardError(
+    'usage',
+    `No Spot account given, and ${config.stateDir} holds the state of ${links.length} links: ${listed.join(', ')}${more}.`,
+    `Name one with ${either}.`,
+  );
+}
+
+/** Rows as aligned columns, the last one left ragged (it holds free text). */
+export function columns(rows: string[][]): string[] {
+  const widths = rows[0]!.slice(0, -1).map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((cells) =>
+    cells
+      .map((c, i) => (i < widths.length ? c.padEnd(widths[i]!) : c))
+      .join('  ')
+      .trimEnd(),
   );
 }

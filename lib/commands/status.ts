@@ -1,15 +1,16 @@
-import type { Command } from '../cli/command.ts';
+import type { CliIo, Command } from '../cli/command.ts';
 import type { Application } from '../clients/graph.ts';
 import type { Config } from '../config/config.ts';
 import { optionsFor, optionsHelp } from '../config/options.ts';
 import type { Context } from '../core/context.ts';
-import { ApiError, OnboardError, unlessNotFound } from '../core/errors.ts';
+import { ApiError, describeFailure, OnboardError, unlessNotFound } from '../core/errors.ts';
 import { loadRecordedOutputs } from '../core/runner.ts';
 import { type SessionDeps, withSession } from '../core/session.ts';
 import { ownRoleAssignment, sameRole, subscriptionScope } from '../domain/role-assignments.ts';
 import { CONTRIBUTOR_ROLE_ID } from '../domain/roles.ts';
 import { need } from '../steps/step.ts';
-import { checkSignInToStateTenant, requireRecorded } from './shared.ts';
+import { forEveryLink, type LinkOutcome } from './every-link.ts';
+import { checkSignInToStateTenant, columns, requireRecorded, resolveLink } from './shared.ts';
 
 export type CheckStatus = 'ok' | 'warn' | 'error';
 
@@ -22,6 +23,10 @@ export interface Check {
 
 export interface LinkStatus {
   accountId: string;
+  subscriptionId?: string;
+  appName?: string;
+  /** The end date of the secret the state records Spot holds. */
+  secretExpiresAt?: string;
   statePath: string;
   /** No check is an error (warnings, such as a secret expiring soon, still count as healthy). */
   healthy: boolean;
@@ -49,7 +54,16 @@ export async function linkStatus(config: Config, deps: SessionDeps): Promise<Lin
       const live = await Promise.all([applicationAndSecret(ctx), servicePrincipal(ctx), roleAssignment(ctx), spotCredentials(ctx)]);
       checks.push(...live.flat());
     }
-    return { accountId: ctx.accountId, statePath: store.path, healthy: checks.every((c) => c.status !== 'error'), checks };
+    const { subscriptionId, appName, secretExpiresAt } = ctx.outputs;
+    return {
+      accountId: ctx.accountId,
+      subscriptionId,
+      appName,
+      secretExpiresAt,
+      statePath: store.path,
+      healthy: checks.every((c) => c.status !== 'error'),
+      checks,
+    };
   });
 }
 
@@ -182,30 +196,70 @@ function spotCredentials(ctx: Context): Promise<Check[]> {
         check('spot credentials', 'error', `Spot holds ${what}: changed outside this tool; run rotate-secret.ts to give Spot this link's credentials again`),
       ];
     }
-    return [check('spot credentials', 'ok', 'clientId, tenantId and subscriptionId match')];
+    return [expirationCheck(linked.expirationDate, ctx.outputs.secretExpiresAt)];
   });
 }
 
-const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'env-file', 'audit-log', 'yes', 'json', 'verbose', 'help']);
+/**
+ * Spot warns before the expirationDate it was given: one that is not the secret's end date warns too
+ * late (or for nothing). spotinst/openapi's schema of the GET answer lists only clientId, tenantId
+ * and subscriptionId, so an answer without expirationDate is not held against the link.
+ */
+function expirationCheck(stored: string | undefined, secretEnds: string | undefined): Check {
+  if (stored === undefined || secretEnds === undefined) {
+    return check('spot credentials', 'ok', 'clientId, tenantId and subscriptionId match (Spot did not say which expirationDate it holds)');
+  }
+  if (Date.parse(stored) !== Date.parse(secretEnds)) {
+    return check(
+      'spot credentials',
+      'error',
+      `Spot holds expirationDate ${stored}, but the client secret ends ${secretEnds}, so Spot warns about its expiry at the wrong time; run rotate-secret.ts to give Spot this link's credentials again`,
+    );
+  }
+  return check('spot credentials', 'ok', `clientId, tenantId, subscriptionId and expirationDate (${secretEnds.slice(0, 10)}) match`);
+}
+
+const OPTIONS = optionsFor([
+  'account-id',
+  'state',
+  'state-dir',
+  'all',
+  'concurrency',
+  'cloud',
+  'device-code',
+  'env-file',
+  'audit-log',
+  'yes',
+  'json',
+  'no-color',
+  'verbose',
+  'help',
+]);
 
 const HELP = `Check, live, the link provision.ts made: the application and its service principal exist, the
 Contributor assignment is on the subscription, Spot holds this app's clientId, tenantId and
-subscriptionId, and the client secret has not expired. Reads only; safe to run from a scheduled job.
+subscriptionId and the secret's expirationDate, and the client secret has not expired. Reads only and
+takes no lock; safe to run from a scheduled job.
 
 Usage: npx tsx scripts/status.ts [options]
 
 Options:
 ${optionsHelp(OPTIONS)}
 
+Which link: the one --account-id names (its state file is <state-dir>/<account-id>.json), the one
+--state names, else the only state file in the state directory. --all checks every link there, one
+row each, --concurrency at a time.
+
 Each check is ok, warn or error. A secret that expires within 30 days is a warning; an expired or
 removed secret, a missing object or credentials Spot holds for something else are errors.
 
-Exit codes: 0 healthy (warnings included); 1 any error (drift, expiry, or the check itself failed);
-2 usage.
+Exit codes: 0 healthy (warnings included; with --all, every link); 1 any error (drift, expiry, or the
+check itself failed); 2 usage.
 
 Examples:
-  npx tsx scripts/status.ts --account-id act-1234abcd
-  SPOTINST_ACCOUNT=act-1234abcd npx tsx scripts/status.ts --json | jq '.checks[] | select(.status != "ok")'
+  npx tsx scripts/status.ts
+  npx tsx scripts/status.ts --state .spot-azure-onboard/act-1234abcd.json --json | jq '.checks[] | select(.status != "ok")'
+  npx tsx scripts/status.ts --all --state-dir /var/lib/spot-links
 `;
 
 /** scripts/status.ts */
@@ -213,22 +267,82 @@ export const statusCommand: Command = {
   name: 'status',
   options: OPTIONS,
   help: HELP,
-  async run(config, io) {
-    const status = await linkStatus(config, io);
-    io.result(status, () => table(status));
-    const failed = status.checks.filter((c) => c.status === 'error');
-    if (failed.length > 0) {
-      throw new OnboardError(
-        'conflict',
-        `The link of Spot account ${status.accountId} is not healthy: ${failed.map((c) => c.check).join(', ')}.`,
-        'The detail of each failed check says what to do.',
-      );
-    }
-  },
+  run: (config, io) => (config.all ? statusOfEvery(config, io) : statusOfOne(config, io)),
 };
+
+async function statusOfOne(config: Config, io: CliIo): Promise<void> {
+  const status = await linkStatus(await resolveLink(config, { allFlag: true }), io);
+  io.result(status, () => table(status));
+  const failed = status.checks.filter((c) => c.status === 'error');
+  if (failed.length > 0) {
+    throw new OnboardError(
+      'conflict',
+      `The link of Spot account ${status.accountId} is not healthy: ${failed.map((c) => c.check).join(', ')}.`,
+      'The detail of each failed check says what to do.',
+    );
+  }
+}
+
+/** Every link in the state directory; a link whose check could not run at all is unhealthy with that reason. */
+async function statusOfEvery(config: Config, io: CliIo): Promise<void> {
+  const outcomes = await forEveryLink(config, io, linkStatus, (o) => {
+    const status = statusOf(o);
+    return { ok: status.healthy, line: `${status.accountId} ${status.healthy ? 'healthy' : `not healthy: ${firstProblem(status)}`}` };
+  });
+  const links = outcomes.map(statusOf);
+  const healthy = links.every((l) => l.healthy);
+  io.result(
+    {
+      healthy,
+      links: links.map(({ accountId, subscriptionId, statePath, healthy, checks }) => ({ accountId, subscriptionId, statePath, healthy, checks })),
+    },
+    () => everyTable(links),
+  );
+  const unhealthy = links.filter((l) => !l.healthy);
+  if (unhealthy.length > 0) {
+    throw new OnboardError(
+      'partial',
+      `${unhealthy.length} of ${links.length} links are not healthy: ${unhealthy.map((l) => l.accountId).join(', ')}.`,
+      'The table names the first problem of each; status.ts --account-id act-… shows every check and what to do.',
+    );
+  }
+}
+
+function statusOf({ link, result, error }: LinkOutcome<LinkStatus>): LinkStatus {
+  if (result) return result;
+  const detail = error === undefined ? 'not checked: interrupted' : describeFailure(error, false).replace(/^Error: /, '');
+  return {
+    accountId: link.accountId,
+    subscriptionId: link.subscriptionId,
+    statePath: link.path,
+    healthy: false,
+    checks: [check('status', 'error', detail)],
+  };
+}
+
+/** The first error, else the first warning: what a row of the fleet table has room for. */
+function firstProblem(status: LinkStatus): string {
+  const problem = status.checks.find((c) => c.status === 'error') ?? status.checks.find((c) => c.status === 'warn');
+  return problem ? `${problem.check}: ${problem.detail}` : '';
+}
 
 function table(status: LinkStatus): string {
   const rows = [['check', 'status', 'detail'], ...status.checks.map((c) => [c.check, c.status, c.detail])];
   const width = (i: number) => Math.max(...rows.map((r) => r[i]!.length));
   return [`Spot account ${status.accountId}`, ...rows.map((r) => `${r[0]!.padEnd(width(0))}  ${r[1]!.padEnd(width(1))}  ${r[2]}`)].join('\n');
+}
+
+function everyTable(links: LinkStatus[]): string {
+  const header = ['Spot account', 'subscription', 'application', 'secret expires', 'health', 'first problem'];
+  const rows = links.map((l) => [
+    l.accountId,
+    l.subscriptionId ?? '-',
+    l.appName ?? '-',
+    l.secretExpiresAt?.slice(0, 10) ?? '-',
+    l.healthy ? 'healthy' : 'unhealthy',
+    firstProblem(l).replace(/\s*\n\s*/g, ' '),
+  ]);
+  const healthy = links.filter((l) => l.healthy).length;
+  const tally = `${healthy} of ${links.length} links healthy${healthy < links.length ? `; ${links.length - healthy} not` : ''}.`;
+  return ['', ...columns([header, ...rows]), '', tally].join('\n');
 }

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CREDENTIAL_SOURCE_CHOICES, isCredentialSourceChoice } from '../clients/credential.ts';
 import { UsageError } from '../core/errors.ts';
 import { CLOUD_NAMES, CLOUDS, type CloudName } from '../domain/clouds.ts';
@@ -11,8 +11,12 @@ const SPOT_API = 'https://api.spotinst.io';
 const MAX_SECRET_MONTHS = 24;
 /** Graph does not publish a displayName limit for applications; 120 keeps portal lists readable. */
 const MAX_APP_NAME = 120;
-/** Where state files live unless --state says otherwise: one per Spot account, in the directory the tool is run from. */
+/** Where state files live unless --state-dir or --state says otherwise: one per Spot account, in the directory the tool is run from. */
 export const DEFAULT_STATE_DIR = '.spot-azure-onboard';
+/** The fleet record beside the links' state files (lib/commands/provision/fleet.ts); not a link's state. */
+export const FLEET_FILE = 'fleet.json';
+/** Ten years: a longer --if-expiring-within is a typo, not a schedule. */
+const MAX_EXPIRY_DAYS = 3650;
 
 /** The chosen cloud's endpoints and Spot's; each can be overridden from the environment (a proxy, the test emulator). */
 export interface Endpoints {
@@ -50,6 +54,12 @@ export interface Config {
   auditLogPath?: string;
   /** The --state path, resolved; without it the state lives at `statePathFor`. */
   statePath?: string;
+  /** --state-dir, resolved: where each link's `<account-id>.json` and fleet.json live. */
+  stateDir: string;
+  /** --all (status, rotate-secret): every link recorded in the state directory. */
+  all: boolean;
+  /** --if-expiring-within: rotate only a secret that ends within this many days. */
+  expiringWithinDays?: number;
   cwd: string;
   appName?: string;
   secretExpiryMonths: number;
@@ -123,23 +133,26 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
   const azure = azureSection(inputs);
   const link = linkSection(inputs);
   const modes = modeSection(inputs, stdinIsTTY);
-  // Guided mode asks for it; without a terminal it is one more problem to report with the rest.
-  if (spot.accountId === undefined && !subscriptions.fleet && !modes.interactive && 'account-id' in accepted) {
+  const state = stateSection(inputs, cwd);
+  // Provisioning (the command that takes --subscription) needs the account: guided mode asks for it, and
+  // without a terminal it is one more problem to report with the rest. The day-two commands read it
+  // from the state file.
+  if (spot.accountId === undefined && !subscriptions.fleet && !modes.interactive && 'subscription' in accepted) {
     problems.push('No Spot account given: pass --account-id act-… or set SPOTINST_ACCOUNT (Spot console → Settings → Account shows the id).');
   }
   if (problems.length > 0 && !modes.help) throw new UsageError(problems);
 
-  const statePath = inputs.flag('state');
   const auditLog = inputs.flag('audit-log');
   return Object.freeze({
     ...spot,
-    // In fleet mode each subscription's account is found or created; SPOTINST_ACCOUNT names none of them.
-    accountId: subscriptions.fleet ? undefined : spot.accountId,
+    // In fleet mode each subscription's account is found or created, and --all reads each from its
+    // state file; SPOTINST_ACCOUNT names none of them.
+    accountId: subscriptions.fleet || state.all ? undefined : spot.accountId,
     ...subscriptions,
     ...azure,
     ...link,
     ...modes,
-    statePath: statePath === undefined ? undefined : resolve(cwd, statePath),
+    ...state,
     auditLogPath: auditLog === undefined ? undefined : resolve(cwd, auditLog),
     cwd,
     warnings,
@@ -147,14 +160,33 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
   });
 }
 
-/** One state file per Spot account, in the directory the tool is run from. */
-export function statePathFor(config: Pick<Config, 'statePath' | 'cwd'>, accountId: string): string {
-  return config.statePath ?? resolve(stateDirOf(config), `${accountId}.json`);
+/** One state file per Spot account, in the state directory, unless --state names it. */
+export function statePathFor(config: Pick<Config, 'statePath' | 'stateDir'>, accountId: string): string {
+  return config.statePath ?? join(config.stateDir, `${accountId}.json`);
 }
 
 /** The directory of the state files that are not named with --state (and of fleet.json). */
-export function stateDirOf(config: Pick<Config, 'cwd'>): string {
-  return resolve(config.cwd, DEFAULT_STATE_DIR);
+export function stateDirOf(config: Pick<Config, 'stateDir'>): string {
+  return config.stateDir;
+}
+
+function stateSection({ flag, given, problems }: Inputs, cwd: string) {
+  const all = given('all');
+  if (all) {
+    const single = (['account-id', 'state'] as const).filter((name) => flag(name) !== undefined);
+    if (single.length > 0) {
+      const names = single.map((n) => `--${n}`).join(' and ');
+      problems.push(`--all covers every link in the state directory, but ${names} name${single.length === 1 ? 's' : ''} one. Drop ${names}, or drop --all.`);
+    }
+  }
+  const within = flag('if-expiring-within');
+  const statePath = flag('state');
+  return {
+    all,
+    expiringWithinDays: within === undefined ? undefined : wholeNumber(within, '--if-expiring-within', 0, MAX_EXPIRY_DAYS, problems),
+    statePath: statePath === undefined ? undefined : resolve(cwd, statePath),
+    stateDir: resolve(cwd, flag('state-dir') ?? DEFAULT_STATE_DIR),
+  };
 }
 
 function spotSection({ pick, env, problems }: Inputs) {

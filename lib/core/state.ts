@@ -1,7 +1,8 @@
-import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { StepRecords } from '../steps/outputs.ts';
 import { OnboardError } from './errors.ts';
+import { makeStateDir, unusable } from './state-location.ts';
 
 export const STATE_VERSION = 1;
 
@@ -102,7 +103,7 @@ export class StateStore {
   }
 
   async save(state: State): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    await makeStateDir(dirname(this.path));
     await this.#keepBackup();
     await writeJsonAtomic(this.path, state);
   }
@@ -122,7 +123,7 @@ export class StateStore {
 
   /** Takes the lock, or explains who holds it. A lock left by a process that no longer runs is taken over. */
   async lock(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    await makeStateDir(dirname(this.path));
     // The lock appears with its holder already written (link of a finished temp file), so no other
     // run can read it half-made and take it for a stale one.
     const temp = `${this.lockPath}.${process.pid}.tmp`;
@@ -181,7 +182,10 @@ export async function readJsonFile<T>(
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ENOTDIR' || code === 'EISDIR')
+      throw unusable(path, code === 'EISDIR' ? 'it is a directory, not a file' : 'a part of it is a file, not a directory');
     throw new OnboardError('state', `Cannot read the state file ${path}: ${(error as Error).message}.`, hints.unreadable);
   }
   let value: unknown;
@@ -196,7 +200,7 @@ export async function readJsonFile<T>(
 
 /** Pretty JSON written to a temp file and renamed into place, mode 0600: a crash leaves the old file or the new one. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await makeStateDir(dirname(path));
   // One fixed temp name: a temp file left by a crash is replaced by the next write, not left beside it.
   const temp = join(dirname(path), `.${basename(path)}.tmp`);
   await rm(temp, { force: true });

@@ -4,7 +4,7 @@ import { type Clients, createClients } from '../../clients/clients.ts';
 import { checkSignIn } from '../../clients/credential.ts';
 import type { GraphApi } from '../../clients/graph.ts';
 import type { SpotAccount, SpotApi } from '../../clients/spot.ts';
-import { type Config, stateDirOf, statePathFor } from '../../config/config.ts';
+import { type Config, FLEET_FILE, stateDirOf, statePathFor } from '../../config/config.ts';
 import { mapConcurrently } from '../../core/concurrency.ts';
 import { describeFailure, OnboardError } from '../../core/errors.ts';
 import { abortableSleep } from '../../core/interrupt.ts';
@@ -55,7 +55,7 @@ interface Target {
  */
 export async function provisionFleet(config: Config, deps: SessionDeps): Promise<FleetResult> {
   const clients = deps.clients ?? createClients(config, { sleep: deps.sleep ?? abortableSleep(deps.signal), report: deps.report });
-  const fleetPath = join(stateDirOf(config), 'fleet.json');
+  const fleetPath = join(stateDirOf(config), FLEET_FILE);
   const now = deps.now ?? (() => new Date());
   const lock = new StateStore(fleetPath, now);
   await lock.lock();

@@ -15,6 +15,7 @@ const OPTIONS = optionsFor([
   'cloud',
   'role',
   'state',
+  'state-dir',
   'app-name',
   'secret-expiry',
   'max-wait',
