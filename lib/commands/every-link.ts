@@ -5,7 +5,7 @@ import { mapConcurrently } from '../core/concurrency.ts';
 import { OnboardError } from '../core/errors.ts';
 import { abortableSleep, interrupted } from '../core/interrupt.ts';
 import type { SessionDeps } from '../core/session.ts';
-import { listLinks, type RecordedLink } from './shared.ts';
+import { liveLinks, type RecordedLink } from '../core/state-dir.ts';
 
 /** What became of one link: the work's result, or the failure that stopped it, or neither when an interruption came first. */
 export interface LinkOutcome<R> {
@@ -26,7 +26,7 @@ export async function forEveryLink<R>(
   work: (one: Config, deps: SessionDeps) => Promise<R>,
   describe: (outcome: LinkOutcome<R>) => { ok: boolean; line: string },
 ): Promise<LinkOutcome<R>[]> {
-  const links = await listLinks(config.stateDir);
+  const links = await liveLinks(config.stateDir);
   if (links.length === 0) {
     throw new OnboardError(
       'usage',

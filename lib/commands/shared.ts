@@ -1,11 +1,9 @@
-import { readdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
 import { checkSignIn } from '../clients/credential.ts';
-import { type Config, FLEET_FILE } from '../config/config.ts';
+import type { Config } from '../config/config.ts';
 import type { Context } from '../core/context.ts';
 import { OnboardError } from '../core/errors.ts';
 import { assertSameTenant, readJsonFile, type State } from '../core/state.ts';
-import { unusable } from '../core/state-location.ts';
+import { isRecordedState, liveLinks } from '../core/state-dir.ts';
 
 /**
  * One token now, so a sign-in problem is reported as such before the first Graph or ARM call; then,
@@ -28,45 +26,6 @@ export function requireRecorded(state: State, path: string, why = ''): void {
     `Nothing is recorded for Spot account ${state.accountId} in ${path}${why}.`,
     'Run this where you ran provision.ts, or pass --state with the state file it wrote; to link the account, run provision.ts.',
   );
-}
-
-/** A link recorded in the state directory: its state file and the account (and subscription) it names. */
-export interface RecordedLink {
-  accountId: string;
-  subscriptionId?: string;
-  path: string;
-}
-
-const isRecordedState = (value: unknown): value is State =>
-  typeof (value as State | null)?.steps === 'object' && typeof (value as State | null)?.accountId === 'string';
-
-/**
- * Every link's state file in `dir`, by account id: each `*.json` but the fleet record. A file that
- * cannot be read is still listed (under its file name), so the command that opens it reports why.
- */
-export async function listLinks(dir: string): Promise<RecordedLink[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return [];
-    throw unusable(dir, code === 'ENOTDIR' ? 'it is not a directory' : `it cannot be listed (${code})`);
-  }
-  const files = names.filter((name) => name.endsWith('.json') && name !== FLEET_FILE).sort();
-  const links = await Promise.all(
-    files.map(async (name): Promise<RecordedLink> => {
-      const path = join(dir, name);
-      const fallback = { accountId: basename(name, '.json'), path };
-      try {
-        const state = await readJsonFile(path, isRecordedState, { unreadable: '', invalid: '' });
-        return state ? { accountId: state.accountId, subscriptionId: state.subscriptionId, path } : fallback;
-      } catch {
-        return fallback;
-      }
-    }),
-  );
-  return links.sort((a, b) => a.accountId.localeCompare(b.accountId));
 }
 
 /** How many accounts a usage error lists before it says "and N more". */
@@ -93,7 +52,7 @@ export async function resolveLink(config: Config, { allFlag }: { allFlag: boolea
     }
     return Object.freeze({ ...config, accountId: state.accountId });
   }
-  const links = await listLinks(config.stateDir);
+  const links = await liveLinks(config.stateDir);
   if (links.length === 1) return Object.freeze({ ...config, accountId: links[0]!.accountId, statePath: links[0]!.path });
   const either = `--account-id act-… (or SPOTINST_ACCOUNT)${allFlag ? ', or --all to cover every link' : ''}`;
   if (links.length === 0) {

@@ -14,7 +14,6 @@ const MAX_APP_NAME = 120;
 /** Where state files live unless --state-dir or --state says otherwise: one per Spot account, in the directory the tool is run from. */
 export const DEFAULT_STATE_DIR = '.spot-azure-onboard';
 /** The fleet record beside the links' state files (lib/commands/provision/fleet.ts); not a link's state. */
-export const FLEET_FILE = 'fleet.json';
 /** Ten years: a longer --if-expiring-within is a typo, not a schedule. */
 const MAX_EXPIRY_DAYS = 3650;
 
@@ -45,6 +44,8 @@ export interface Config {
   role: string;
   /** --role was given: a re-run of a link that holds another role moves it to this one. */
   roleExplicit: boolean;
+  /** --relink: an account linked to another subscription may be moved to this one. */
+  relink: boolean;
   tenantId?: string;
   /** AZURE_CLIENT_ID when it names a public client: the one a device code sign-in goes through (the Azure CLI's when unset). */
   clientId?: string;
@@ -281,6 +282,7 @@ function linkSection({ flag, given, pick, problems }: Inputs) {
   return {
     role,
     roleExplicit: flag('role') !== undefined,
+    relink: given('relink'),
     appName: appName?.trim(),
     secretExpiryMonths: wholeNumber(pick('secret-expiry'), '--secret-expiry', 1, MAX_SECRET_MONTHS, problems),
     secretExpiryExplicit: flag('secret-expiry') !== undefined,

@@ -42,6 +42,10 @@ export const OPTIONS = {
   'state-dir': { type: 'string', default: '.spot-azure-onboard', help: 'directory of the state files: one per Spot account, and fleet.json' },
   all: { type: 'boolean', help: 'every link recorded in the state directory' },
   'if-expiring-within': { type: 'string', help: 'rotate only a secret that expires within this many days; otherwise report "not due" and change nothing' },
+  relink: {
+    type: 'boolean',
+    help: "move the Spot account to this subscription when it is linked to another one (the tool's role there is removed)",
+  },
   'app-name': { type: 'string', default: 'Spot <account-id>', help: 'display name of the Entra ID application' },
   'secret-expiry': { type: 'string', default: '12', help: 'client secret lifetime in whole months (1-24)' },
   'max-wait': { type: 'string', default: '300', help: 'longest wait, in seconds, for Entra ID replication per step' },

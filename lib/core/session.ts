@@ -7,7 +7,7 @@ import { abortableSleep } from './interrupt.ts';
 import type { Redactor } from './redact.ts';
 import type { Reporter } from './reporter.ts';
 import { defaultLagSchedule } from './retry.ts';
-import { assertSameCloud, StateStore } from './state.ts';
+import { assertNotSuperseded, assertSameCloud, StateStore } from './state.ts';
 
 /** What a script's edge hands to the library: output, redaction, interruption, and (in tests) effects. */
 export interface SessionDeps {
@@ -43,6 +43,7 @@ export async function withSession<T>(
   try {
     const state = await store.load(accountId);
     assertSameCloud(state, store.path, config.cloud);
+    assertNotSuperseded(state, store.path, config.relink);
     const ctx: Context = {
       config,
       accountId,

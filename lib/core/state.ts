@@ -18,6 +18,16 @@ export interface State {
   rotation?: Rotation;
   /** When deprovision.ts removed what this file records; provision refuses such a file. */
   deprovisioned?: string;
+  /** A --relink in progress: the subscription the account leaves, and the tool's role assignment there. */
+  relinkFrom?: RelinkFrom;
+  /** Another state file took this account to another subscription (--relink): this record is history. */
+  superseded?: { at: string; by: string; subscriptionId: string };
+}
+
+export interface RelinkFrom {
+  subscriptionId: string;
+  roleAssignmentId?: string;
+  roleAssignmentPreexisting?: 'true';
 }
 
 export interface Rotation {
@@ -35,6 +45,20 @@ export function assertSameTenant(state: State, path: string, signedInTenantId: s
       'Sign in to the tenant the file was made for (az login --tenant …), or pass --state with a different path.',
     );
   }
+}
+
+/**
+ * A record another state file superseded (--relink moved the account) describes a link that is gone:
+ * acting on it would undo the move (or, for deprovision, remove the application the live link uses).
+ */
+export function assertNotSuperseded(state: State, path: string, relink: boolean): void {
+  if (!state.superseded || relink) return;
+  const { at, by, subscriptionId } = state.superseded;
+  throw new OnboardError(
+    'state',
+    `The state file ${path} is history: on ${at} Spot account ${state.accountId} was moved to subscription ${subscriptionId}, recorded in ${by}.`,
+    `Work on the live link with --state ${by}; to move the account back to subscription ${state.subscriptionId ?? 'of this file'}, run provision.ts --state ${path} --relink.`,
+  );
 }
 
 /** A link lives in one cloud: its tenant, application and role do not exist in another. */

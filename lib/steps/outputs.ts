@@ -6,7 +6,15 @@ export type Removal = 'removed' | 'already gone' | 'kept';
  * of step outputs. The key is the step id, and lib/steps/<id>.ts is the step. Never a secret.
  */
 export interface StepOutputs {
-  preflight: { accountId: string; accountName: string; subscriptionId: string; subscriptionName: string; subscriptionTenantId?: string };
+  /** Preflight is never recorded (it runs every time); spotLinkedClientId: the app whose credentials Spot holds now. */
+  preflight: {
+    accountId: string;
+    accountName: string;
+    subscriptionId: string;
+    subscriptionName: string;
+    subscriptionTenantId?: string;
+    spotLinkedClientId?: string;
+  };
   tenant: { tenantId: string; tenantName: string };
   subscription: { subscriptionId: string; subscriptionName: string };
   app: { appId: string; applicationObjectId: string; appName: string; uniqueName?: string };

@@ -1,5 +1,6 @@
 import type { Subscription } from '../clients/arm.ts';
 import { checkSignIn } from '../clients/credential.ts';
+import type { LinkedCredentials } from '../clients/spot.ts';
 import type { Context } from '../core/context.ts';
 import { ApiError, OnboardError } from '../core/errors.ts';
 import { isDone } from '../core/runner.ts';
@@ -7,7 +8,7 @@ import { allows, ROLE_ASSIGNMENT_WRITE, ROLE_DEFINITION_WRITE } from '../domain/
 import { resolveRoleDefinition } from '../domain/roles.ts';
 import { findSpotAccount } from '../domain/spot-accounts.ts';
 import { role } from './role.ts';
-import { checkSecretPolicy } from './shared.ts';
+import { AccountLinkedElsewhere, checkSecretPolicy, startRelink } from './shared.ts';
 import type { Step } from './step.ts';
 
 /**
@@ -25,6 +26,7 @@ export const preflight: Step<'preflight'> = {
     const account = await findSpotAccount(await ctx.clients.spot(), ctx.accountId);
     await checkSignIn(await credential, ctx.config.endpoints, ctx.config.credentialSources);
     const subscription = await checkSubscription(ctx);
+    const linked = await checkOneSubscriptionPerAccount(ctx, subscription.subscriptionId);
     // A secret is added only until the link is made: then the policy decides its lifetime, and may refuse it.
     if (!ctx.state.steps.link) await checkSecretPolicy(ctx, ctx.now());
     if (!isDone(role, ctx)) {
@@ -39,8 +41,11 @@ export const preflight: Step<'preflight'> = {
         subscriptionId: subscription.subscriptionId,
         subscriptionName: subscription.displayName,
         ...(subscription.tenantId ? { subscriptionTenantId: subscription.tenantId } : {}),
+        ...(linked ? { spotLinkedClientId: linked.clientId } : {}),
       },
-      summary: `Spot account ${account.accountId} (${account.name}); subscription ${subscription.displayName} (${subscription.subscriptionId}) is Enabled`,
+      summary: `Spot account ${account.accountId} (${account.name}); subscription ${subscription.displayName} (${subscription.subscriptionId}) is Enabled${
+        ctx.state.relinkFrom ? `; the account moves from subscription ${ctx.state.relinkFrom.subscriptionId} (--relink)` : ''
+      }`,
     };
   },
 };
@@ -48,12 +53,9 @@ export const preflight: Step<'preflight'> = {
 async function checkSubscription(ctx: Context): Promise<Subscription> {
   const arm = await ctx.clients.arm();
   const wanted = ctx.config.subscriptionId ?? ctx.state.subscriptionId;
-  if (ctx.state.subscriptionId && wanted !== ctx.state.subscriptionId) {
-    throw new OnboardError(
-      'state',
-      `The state file links Spot account ${ctx.accountId} to subscription ${ctx.state.subscriptionId}, not ${wanted}.`,
-      'A Spot account holds one Azure subscription. Use another Spot account (and --state) for this subscription, or drop --subscription to finish the original one.',
-    );
+  if (ctx.state.subscriptionId && wanted && wanted !== ctx.state.subscriptionId) {
+    if (!ctx.config.relink) throw new AccountLinkedElsewhere(ctx.accountId, ctx.state.subscriptionId, wanted, `the state file ${ctx.statePath} says so`);
+    startRelink(ctx, ctx.state.subscriptionId);
   }
   if (wanted) {
     let found: Subscription | undefined;
@@ -83,6 +85,20 @@ async function checkSubscription(ctx: Context): Promise<Subscription> {
       ? 'Sign in as a user with access to the subscription (az login), or enable it in the Azure portal.'
       : 'Choose one with --subscription <id> (or AZURE_SUBSCRIPTION_ID).',
   );
+}
+
+/**
+ * What Spot holds for the account now. Credentials for another subscription mean the account is in use
+ * there: stop, unless --relink asks to move it. Returns them (the link step names the clientId it replaces).
+ */
+async function checkOneSubscriptionPerAccount(ctx: Context, subscriptionId: string): Promise<LinkedCredentials | undefined> {
+  const linked = await (await ctx.clients.spot()).getAzureCredentials(ctx.accountId);
+  if (linked && linked.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase()) {
+    if (!ctx.config.relink)
+      throw new AccountLinkedElsewhere(ctx.accountId, linked.subscriptionId, subscriptionId, `Spot holds credentials of clientId ${linked.clientId} for it`);
+    startRelink(ctx, linked.subscriptionId);
+  }
+  return linked;
 }
 
 /** `alsoNeeded`: actions beyond assigning roles, e.g. creating the spot-minimal role definition. */

@@ -1,14 +1,19 @@
 import type { NewPassword } from '../clients/graph.ts';
 import type { LinkedCredentials } from '../clients/spot.ts';
+import { stateDirOf } from '../config/config.ts';
 import type { Context } from '../core/context.ts';
-import { ApiError, OnboardError } from '../core/errors.ts';
+import { ApiError, OnboardError, unlessNotFound } from '../core/errors.ts';
 import { retryOnLag } from '../core/retry.ts';
+import { StateStore } from '../core/state.ts';
+import { liveLinks, type RecordedLink } from '../core/state-dir.ts';
 import { SECRET_DISPLAY_NAME } from '../domain/client-secrets.ts';
 import { anyOf, newObjectNotFound, roleNotYetEffective, secretNotPropagated } from '../domain/replication-lag.ts';
+import { ownRoleAssignment, subscriptionScope } from '../domain/role-assignments.ts';
 import { type SecretLifetime, secretLifetime, secretRules } from '../domain/secret-policy.ts';
 import { need, type StepId } from './step.ts';
 
-// What the two secret steps (secret, rotate-add-secret) and the two Spot steps (link, rotate-link) share.
+// What the two secret steps (secret, rotate-add-secret) and the two Spot steps (link, rotate-link) share,
+// and the move of an account to another subscription (--relink), which preflight starts and link finishes.
 
 /**
  * A step that adds a secret is done once recorded while its value is still held, or once `linkStepId`
@@ -122,4 +127,94 @@ export async function handToSpot(ctx: Context, stepId: string, secret: string, e
     );
   }
   return expected;
+}
+
+/**
+ * A Spot account holds one Azure subscription. Linking it to another one moves it: the workloads on
+ * the first lose Spot. Only --relink (or a yes in a guided run) allows that.
+ */
+export class AccountLinkedElsewhere extends OnboardError {
+  readonly from: string;
+  readonly to: string;
+
+  constructor(accountId: string, from: string, to: string, source: string) {
+    super(
+      'conflict',
+      `Spot account ${accountId} is linked to subscription ${from} (${source}); this run asks for subscription ${to}. A Spot account holds one subscription: linking ${to} would move the account, and ${from}'s workloads would lose Spot.`,
+      `To move the account to ${to}, run again with --relink (the tool's role assignment on ${from} is removed and its record there marked superseded); to link ${to} as well, use another Spot account (another --account-id, or --create-accounts with several subscriptions).`,
+    );
+    this.from = from;
+    this.to = to;
+  }
+}
+
+/**
+ * Starts moving the account off `fromSubscriptionId` (--relink): remembered in the state until the
+ * link step has released it, so a run stopped midway still removes what the tool left there. A state
+ * that records the old subscription forgets what it did there, so this run does it for the new one.
+ */
+export function startRelink(ctx: Context, fromSubscriptionId: string): void {
+  if (ctx.state.relinkFrom) return;
+  const recordsIt = ctx.state.subscriptionId?.toLowerCase() === fromSubscriptionId.toLowerCase();
+  const role = recordsIt ? ctx.state.steps.role?.outputs : undefined;
+  ctx.state.relinkFrom = {
+    subscriptionId: fromSubscriptionId,
+    ...(role?.roleAssignmentId ? { roleAssignmentId: role.roleAssignmentId } : {}),
+    ...(role?.roleAssignmentPreexisting ? { roleAssignmentPreexisting: role.roleAssignmentPreexisting } : {}),
+  };
+  // A superseded record moving back: its role was removed by the move away, and Spot holds the other link.
+  const forget = recordsIt ? (['subscription', 'role', 'link'] as const) : ctx.state.superseded ? (['role', 'link'] as const) : [];
+  for (const id of forget) {
+    for (const key of Object.keys(ctx.state.steps[id]?.outputs ?? {})) delete (ctx.outputs as Record<string, unknown>)[key];
+    delete ctx.state.steps[id];
+  }
+  if (recordsIt) delete ctx.state.subscriptionId;
+  delete ctx.state.superseded;
+}
+
+/** What releasing the old subscription would do, for the plan: the tool's role assignment there, and the records that go stale. */
+export async function planRelease(ctx: Context): Promise<string | undefined> {
+  const from = ctx.state.relinkFrom;
+  if (!from) return undefined;
+  const principalId = ctx.outputs.servicePrincipalId;
+  const own = principalId ? await ownRoleAssignment(() => ctx.clients.arm(), { ...from, servicePrincipalId: principalId }) : undefined;
+  const records = await staleRecords(ctx, from.subscriptionId);
+  return [
+    own
+      ? `remove the tool's role assignment ${own.name} on ${own.scope}`
+      : `no role assignment of the tool's to remove on ${subscriptionScope(from.subscriptionId)}`,
+    ...(records.length ? [`mark ${records.map((r) => r.path).join(', ')} superseded`] : []),
+  ].join('; ');
+}
+
+/** Once Spot holds the new subscription: removes the tool's role assignment on the old one and marks its records superseded. */
+export async function releasePrevious(ctx: Context): Promise<string | undefined> {
+  const from = ctx.state.relinkFrom;
+  if (!from) return undefined;
+  const own = await ownRoleAssignment(() => ctx.clients.arm(), { ...from, servicePrincipalId: need(ctx, 'servicePrincipalId') });
+  if (own) await unlessNotFound((await ctx.clients.arm()).deleteRoleAssignment(own.scope, own.name));
+  const to = need(ctx, 'subscriptionId');
+  const records = await staleRecords(ctx, from.subscriptionId);
+  for (const record of records) {
+    const store = new StateStore(record.path, ctx.now);
+    await store.lock();
+    try {
+      const state = await store.load(ctx.accountId);
+      state.superseded = { at: ctx.now().toISOString(), by: ctx.statePath, subscriptionId: to };
+      await store.save(state);
+    } finally {
+      await store.unlock();
+    }
+  }
+  delete ctx.state.relinkFrom;
+  const removed = own ? `removed the tool's role assignment ${own.name} there` : 'the tool held no role assignment there';
+  return `released subscription ${from.subscriptionId}: ${removed}${records.length ? `; marked ${records.length} state record(s) of it superseded` : ''}`;
+}
+
+/** The other live state files of this account in the state directory that record the old subscription. */
+async function staleRecords(ctx: Context, subscriptionId: string): Promise<RecordedLink[]> {
+  const links = await liveLinks(stateDirOf(ctx.config));
+  return links.filter(
+    (link) => link.path !== ctx.statePath && link.accountId === ctx.accountId && link.subscriptionId?.toLowerCase() === subscriptionId.toLowerCase(),
+  );
 }

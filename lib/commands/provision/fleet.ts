@@ -4,7 +4,7 @@ import { type Clients, createClients } from '../../clients/clients.ts';
 import { checkSignIn } from '../../clients/credential.ts';
 import type { GraphApi } from '../../clients/graph.ts';
 import type { SpotAccount, SpotApi } from '../../clients/spot.ts';
-import { type Config, FLEET_FILE, stateDirOf, statePathFor } from '../../config/config.ts';
+import { type Config, stateDirOf, statePathFor } from '../../config/config.ts';
 import { mapConcurrently } from '../../core/concurrency.ts';
 import { describeFailure, OnboardError } from '../../core/errors.ts';
 import { abortableSleep } from '../../core/interrupt.ts';
@@ -12,6 +12,7 @@ import { once } from '../../core/once.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import type { SessionDeps } from '../../core/session.ts';
 import { readJsonFile, StateStore, writeJsonAtomic } from '../../core/state.ts';
+import { FLEET_FILE } from '../../core/state-dir.ts';
 import { accountNameFor, listSpotAccounts } from '../../domain/spot-accounts.ts';
 import { provision } from './run.ts';
 

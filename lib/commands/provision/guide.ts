@@ -8,6 +8,7 @@ import { abortableSleep } from '../../core/interrupt.ts';
 import type { Redactor } from '../../core/redact.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import { accountNameFor, listSpotAccounts } from '../../domain/spot-accounts.ts';
+import type { AccountLinkedElsewhere } from '../../steps/shared.ts';
 
 /** Beyond this many subscriptions the list is filtered by typing rather than scrolled. */
 const FILTER_FROM = 8;
@@ -178,4 +179,10 @@ export async function confirmOrCancel(prompts: PromptContext, createdAccount: Sp
   if (!(await prompting(prompts, (p, context) => p.confirm({ message: 'Go ahead?', default: true }, context), changed))) {
     throw new OnboardError('interrupted', `Cancelled; ${changed}`, 'Run the command again when you are ready.');
   }
+}
+
+/** A guided run asks before moving an account that is linked to another subscription (what --relink allows). */
+export async function confirmRelink(prompts: PromptContext, linkedElsewhere: AccountLinkedElsewhere): Promise<void> {
+  const message = `${linkedElsewhere.message} Move it to ${linkedElsewhere.to}? The tool's role assignment on ${linkedElsewhere.from} is then removed.`;
+  if (!(await prompting(prompts, (p, context) => p.confirm({ message, default: false }, context)))) throw linkedElsewhere;
 }

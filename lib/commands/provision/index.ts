@@ -1,8 +1,9 @@
 import type { CliIo, Command } from '../../cli/command.ts';
 import type { Config } from '../../config/config.ts';
 import { optionsFor, optionsHelp } from '../../config/options.ts';
+import { AccountLinkedElsewhere } from '../../steps/shared.ts';
 import { fleetTable, provisionFleet, throwIfIncomplete } from './fleet.ts';
-import { confirmOrCancel, guide, type PromptContext } from './guide.ts';
+import { confirmOrCancel, confirmRelink, guide, type PromptContext } from './guide.ts';
 import { describePlan, jsonFields, summary } from './output.ts';
 import { planProvision, provision } from './run.ts';
 
@@ -16,6 +17,7 @@ const OPTIONS = optionsFor([
   'role',
   'state',
   'state-dir',
+  'relink',
   'app-name',
   'secret-expiry',
   'max-wait',
@@ -72,9 +74,9 @@ async function provisionOne(given: Config, io: CliIo): Promise<void> {
   // Under --json, stdout holds only the final JSON object: the plan and the prompts go to the screen through stderr.
   const screen = given.json ? process.stderr : process.stdout;
   const prompts: PromptContext = { output: screen };
-  const { config, clients, createdAccount } = given.interactive
-    ? await guide(given, { ...io, prompts })
-    : { config: given, clients: undefined, createdAccount: undefined };
+  const guided = given.interactive ? await guide(given, { ...io, prompts }) : { config: given, clients: undefined, createdAccount: undefined };
+  const { clients, createdAccount } = guided;
+  let config = guided.config;
   const deps = { report: io.report, redactor: io.redactor, signal: io.signal, clients };
 
   if (config.dryRun) {
@@ -82,7 +84,15 @@ async function provisionOne(given: Config, io: CliIo): Promise<void> {
     return io.result({ plan }, () => describePlan(plan, 'Dry run: nothing was changed.'));
   }
   if (config.interactive) {
-    const plan = await planProvision(config, deps);
+    let plan: Awaited<ReturnType<typeof planProvision>>;
+    try {
+      plan = await planProvision(config, deps);
+    } catch (error) {
+      if (!(error instanceof AccountLinkedElsewhere)) throw error;
+      await confirmRelink(prompts, error);
+      config = Object.freeze({ ...config, relink: true });
+      plan = await planProvision(config, deps);
+    }
     const show = (text: string) => screen.write(`${io.redactor.redact(text)}\n`);
     show(describePlan(plan, ''));
     if (plan.every((p) => p.action === 'done' || p.action === 'check')) show('Everything is already in place.');
