@@ -123,6 +123,7 @@ Examples:
 /** scripts/deprovision.ts */
 export const deprovisionCommand: Command = {
   name: 'deprovision',
+  summary: 'remove what provision created, by the ids in the state file',
   options: OPTIONS,
   help: HELP,
   async run(config, io) {

@@ -114,6 +114,7 @@ Examples:
 /** scripts/rotate-secret.ts */
 export const rotateSecretCommand: Command = {
   name: 'rotate-secret',
+  summary: 'replace the client secret Spot holds, then remove the old one',
   options: OPTIONS,
   help: HELP,
   async run(config, io) {

@@ -211,6 +211,7 @@ Examples:
 /** scripts/status.ts */
 export const statusCommand: Command = {
   name: 'status',
+  summary: 'check, live, every object of a link; changes nothing',
   options: OPTIONS,
   help: HELP,
   async run(config, io) {

@@ -106,8 +106,8 @@ export function parseOptions(argv: string[], accepted: OptionTable, problems: st
   return values;
 }
 
-/** The option a typo most likely meant, if any is close enough to suggest. */
-function closest(input: string, candidates: string[]): string | undefined {
+/** The name a typo most likely meant, if any is close enough to suggest. */
+export function closest(input: string, candidates: string[]): string | undefined {
   let best: { name: string; distance: number } | undefined;
   for (const name of candidates) {
     const distance = editDistance(input, name);

@@ -53,6 +53,7 @@ Examples:
 /** scripts/provision.ts: one subscription (guided at a terminal), or several at once (fleet.ts). */
 export const provisionCommand: Command = {
   name: 'provision',
+  summary: 'link a Spot account to an Azure subscription (the default; guided at a terminal)',
   options: OPTIONS,
   help: HELP,
   run: (config, io) => (config.fleet ? provisionSeveral(config, io) : provisionOne(config, io)),
