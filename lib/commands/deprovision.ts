@@ -97,7 +97,7 @@ async function describePlan(ctx: Context, pending: AnyStep[]): Promise<string[]>
   return lines;
 }
 
-const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'env-file', 'yes', 'json', 'verbose', 'help', 'delete-spot-account']);
+const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'dotenv', 'yes', 'json', 'verbose', 'help', 'delete-spot-account']);
 
 const HELP = `Remove what provision.ts created for a Spot account — the Contributor role assignment, the service
 principal and the Entra ID application, by the ids in the state file and nothing else — after a

@@ -92,7 +92,7 @@ function requireLink(state: State, path: string): void {
   }
 }
 
-const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'secret-expiry', 'max-wait', 'env-file', 'yes', 'json', 'verbose', 'help']);
+const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'secret-expiry', 'max-wait', 'dotenv', 'yes', 'json', 'verbose', 'help']);
 
 const HELP = `Replace the client secret of a link made by provision.ts: add a new secret, give it to Spot (waiting
 for Entra ID to accept it), read it back, then remove the old secret this tool created. Secrets added

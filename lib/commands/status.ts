@@ -186,7 +186,7 @@ function spotCredentials(ctx: Context): Promise<Check[]> {
   });
 }
 
-const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'env-file', 'yes', 'json', 'verbose', 'help']);
+const OPTIONS = optionsFor(['account-id', 'state', 'cloud', 'device-code', 'dotenv', 'yes', 'json', 'verbose', 'help']);
 
 const HELP = `Check, live, the link provision.ts made: the application and its service principal exist, the
 Contributor assignment is on the subscription, Spot holds this app's clientId, tenantId and

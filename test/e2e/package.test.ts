@@ -1,11 +1,11 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { COMMANDS } from '../../lib/commands/index.ts';
 import packageJson from '../../package.json' with { type: 'json' };
 import { type Emulator, startEmulator } from '../emulator/server.ts';
-import { cliEnv, runProgram, workdir } from './cli.ts';
+import { cliEnv, runCli, runProgram, workdir } from './cli.ts';
 import { assertOnboarded, PROVISION_JSON_FIELDS } from './onboarded.ts';
 import { installedBin, installOffline, type Packed, pack, plainEnv } from './package.ts';
 
@@ -78,6 +78,27 @@ test('a fresh provision --json reaches the promised end state, status finds it h
     assert.is(statSync(join(dir, file)).mode & 0o777, 0o600, `${file} mode`);
     for (const secret of secrets) assert.not.ok(readFileSync(join(dir, file), 'utf8').includes(secret), `${file} holds a secret`);
   }
+});
+
+test('--dotenv naming a missing file: both entries say so in one paragraph and exit 2; the old --env-file still loads a file', async () => {
+  const cwd = workdir();
+  // The account comes from the file only: the real environment would win over it.
+  const env = cliEnv(emulator, { SPOTINST_ACCOUNT: undefined });
+  const entries = {
+    script: (args: string[]) => runCli('status.ts', args, { env, cwd }),
+    packaged: (args: string[]) => runProgram(installedBin(prefix), ['status', ...args], { env: plainEnv(env), cwd }),
+  };
+  writeFileSync(join(cwd, 'other.env'), 'SPOTINST_ACCOUNT=act-0123abcd\n', { mode: 0o600 });
+  emulator.resetCounters();
+  for (const [entry, run] of Object.entries(entries)) {
+    const missing = await run(['--dotenv', join(cwd, 'missing.env')]);
+    assert.is(missing.code, 2, `${entry}: ${missing.stderr}`);
+    assert.match(missing.stderr, `--dotenv ${join(cwd, 'missing.env')} cannot be read (no such file): name a readable file`, entry);
+    const old = await run(['--env-file', join(cwd, 'other.env')]);
+    assert.is(old.code, 1, `${entry}: ${old.stderr}`);
+    assert.match(old.stderr, 'Nothing is recorded for Spot account act-0123abcd', entry);
+  }
+  assert.equal(emulator.mutating(), []);
 });
 
 test.run();

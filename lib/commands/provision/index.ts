@@ -19,7 +19,7 @@ const OPTIONS = optionsFor([
   'secret-expiry',
   'max-wait',
   'device-code',
-  'env-file',
+  'dotenv',
   'yes',
   'json',
   'dry-run',
@@ -41,7 +41,7 @@ Environment: SPOTINST_TOKEN (Spot API token, never a flag), AZURE_TENANT_ID, AZU
 AZURE_CLIENT_SECRET (optional service principal sign-in; otherwise az login, or --device-code),
 AZURE_TOKEN_CREDENTIALS (limit the sign-in sources tried), NO_COLOR (plain progress lines),
 AZURE_AUTHORITY_HOST, AZURE_ARM_ENDPOINT, AZURE_GRAPH_ENDPOINT, SPOTINST_BASE_URL (endpoints).
-Variables may also come from .env in the working directory (or --env-file); real ones win.
+Variables may also come from .env in the working directory (or --dotenv); real ones win.
 
 Examples:
   Guided, at a terminal: asks for the token (hidden), the account and the subscription, shows the plan:
