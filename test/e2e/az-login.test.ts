@@ -2,21 +2,12 @@ import { dirname } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type Emulator, type EmulatorOptions, withEmulator } from '../emulator/server.ts';
-import { azCalls, azLogFile, fakeAzEnv } from '../fake-az/fake-az.ts';
-import { cliEnv, runCli, workdir } from './cli.ts';
+import { azCalls, azLogFile, azLoginEnv } from '../fake-az/fake-az.ts';
+import { runCli, workdir } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
 
 // Signed in with `az login` (the stand-in test/fake-az/az first on PATH) and nothing else: the token
 // cache in front of the credential must start az at most once per distinct scope, whatever the run does.
-
-function azEnv(e: Emulator, log: string, extra: Record<string, string> = {}) {
-  return cliEnv(e, {
-    ...fakeAzEnv(e, log, extra),
-    AZURE_TOKEN_CREDENTIALS: 'AzureCliCredential',
-    AZURE_CLIENT_ID: undefined,
-    AZURE_CLIENT_SECRET: undefined,
-  });
-}
 
 function assertOncePerScope(e: Emulator, log: string, label: string) {
   const calls = azCalls(log);
@@ -34,7 +25,7 @@ test('a fresh onboarding, and one with lag retries, start az at most once per sc
   ] as const) {
     await withEmulator({ lag }, async (e) => {
       const log = azLogFile();
-      const run = await runCli('provision.ts', [], { env: azEnv(e, log), cwd: workdir() });
+      const run = await runCli('provision.ts', [], { env: azLoginEnv(e, log), cwd: workdir() });
       assert.is(run.code, 0, `${label}: ${run.stderr}`);
       if (label === 'with lag') assert.match(run.stdout, 'retrying role');
       assertOnboarded(e, e.env.SPOTINST_ACCOUNT!, e.env.AZURE_SUBSCRIPTION_ID!, label);
@@ -47,7 +38,7 @@ test('a fresh onboarding, and one with lag retries, start az at most once per sc
 test('a fleet of 10 subscriptions starts az at most once per scope for the whole run', async () => {
   await withEmulator({ subscriptions: 10, accounts: 1 }, async (e) => {
     const log = azLogFile();
-    const run = await runCli('provision.ts', ['--all-subscriptions', '--create-accounts'], { env: azEnv(e, log), cwd: workdir() });
+    const run = await runCli('provision.ts', ['--all-subscriptions', '--create-accounts'], { env: azLoginEnv(e, log), cwd: workdir() });
     assert.is(run.code, 0, run.stderr);
     assert.is(e.store.spot.accounts.filter((a) => a.providerExternalId).length, 10);
     assert.ok(e.count('graph') + e.count('arm') > 40, 'the fleet sent its requests');
@@ -62,7 +53,7 @@ test('without az, or logged out of it, the run ends with the az login hint and c
     ['logged out', { FAKE_AZ_LOGGED_OUT: '1' }],
   ] as const) {
     await withEmulator({}, async (e) => {
-      const run = await runCli('provision.ts', [], { env: azEnv(e, azLogFile(), extra), cwd: workdir() });
+      const run = await runCli('provision.ts', [], { env: azLoginEnv(e, azLogFile(), extra), cwd: workdir() });
       assert.is(run.code, 1, `${label}: ${run.stdout}${run.stderr}`);
       assert.match(run.stderr, 'Azure sign-in failed', label);
       assert.match(run.stderr, 'Run "az login"', label);

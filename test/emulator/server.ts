@@ -337,7 +337,16 @@ export async function startEmulator(options: Partial<EmulatorOptions> = {}): Pro
     if (counted) {
       inFlight++;
       emulator.peakInFlight = Math.max(emulator.peakInFlight, inFlight);
-      res.once('close', () => inFlight--);
+      // Done once the answer is handed to the socket ('finish'), or the request is dropped ('close'):
+      // 'close' alone can come after the client has read the answer and sent its next request,
+      // counting one request twice.
+      let settled = false;
+      const settle = () => {
+        if (!settled) inFlight--;
+        settled = true;
+      };
+      res.once('finish', settle);
+      res.once('close', settle);
     }
 
     const text = await readBody(raw);

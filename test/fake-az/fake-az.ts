@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cliEnv } from '../e2e/cli.ts';
 import type { Emulator } from '../emulator/server.ts';
 
 /** The folder holding the stand-in `az`: put it first on PATH. */
@@ -32,4 +33,9 @@ export function fakeAzEnv(e: Emulator, log: string, extra: Record<string, string
     FAKE_AZ_LOG: log,
     ...extra,
   };
+}
+
+/** A user's environment signed in with `az login` (the stand-in) and nothing else. */
+export function azLoginEnv(e: Emulator, log: string, extra: Record<string, string> = {}): Record<string, string> {
+  return cliEnv(e, { ...fakeAzEnv(e, log, extra), AZURE_TOKEN_CREDENTIALS: 'AzureCliCredential', AZURE_CLIENT_ID: undefined, AZURE_CLIENT_SECRET: undefined });
 }
