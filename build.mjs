@@ -31,7 +31,9 @@ const { metafile } = await build({
 // from it would be undefined at run time; lib/clients/*-sdk.ts re-export such packages statically instead.
 for (const [file, output] of Object.entries(metafile.outputs)) {
   if (output.entryPoint && output.entryPoint !== 'bin/spot-azure-onboard.ts' && output.exports.join() === 'default') {
-    throw new Error(`${file}: ${output.entryPoint} is CommonJS loaded with import(); re-export what is needed from a module of ours (see lib/clients/arm-sdk.ts)`);
+    throw new Error(
+      `${file}: ${output.entryPoint} is CommonJS loaded with import(); re-export what is needed from a module of ours (see lib/clients/arm-sdk.ts)`,
+    );
   }
 }
 
