@@ -21,6 +21,8 @@ export interface CliIo {
 /** One command a user runs: `scripts/<name>.ts`, its options and help, and what it does. */
 export interface Command {
   name: string;
+  /** One line for the packaged CLI's list of commands. */
+  summary: string;
   options: OptionTable;
   help: string;
   /** Throws an OnboardError for anything but success; the edge turns it into a message and an exit code. */

@@ -58,11 +58,7 @@ export interface ArmApi {
 const PERMISSIONS_API_VERSION = '2015-07-01';
 
 export async function createArmApi(credential: TokenCredential, armEndpoint: string): Promise<ArmApi> {
-  const [{ AuthorizationManagementClient }, { SubscriptionClient }, { createPipelineRequest }] = await Promise.all([
-    import('@azure/arm-authorization'),
-    import('@azure/arm-subscriptions'),
-    import('@azure/core-rest-pipeline'),
-  ]);
+  const { AuthorizationManagementClient, SubscriptionClient, createPipelineRequest } = await import('./arm-sdk.ts');
   const options = armClientOptions(armEndpoint);
   // The subscription id is only used by operations we do not call; every call here names its scope.
   const authorization: AuthorizationManagementClient = new AuthorizationManagementClient(credential, '00000000-0000-0000-0000-000000000000', options);

@@ -7,6 +7,7 @@ import { type ArmApi, createArmApi } from './arm.ts';
 import { createCredential } from './credential.ts';
 import { createGraphApi, type GraphApi } from './graph.ts';
 import { createSpotApi, type SpotApi } from './spot.ts';
+import { withTokenCache } from './token-cache.ts';
 
 /** API clients, each built (and its SDK loaded) only when a step first needs it. */
 export interface Clients {
@@ -18,7 +19,7 @@ export interface Clients {
 
 /** `effects`: where the Graph client's connection retries sleep and are shown, and where a device code sign-in shows its code. */
 export function createClients(config: Config, effects: RetryEffects): Clients {
-  const credential = once(() => createCredential(config, (message) => effects.report.info(message)));
+  const credential = once(async () => withTokenCache(await createCredential(config, (message) => effects.report.info(message))));
   return {
     credential,
     graph: once(async () => createGraphApi(await credential(), config.endpoints.graph, effects)),

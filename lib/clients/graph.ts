@@ -87,10 +87,7 @@ const UNSEEN: RetryEffects = {
 };
 
 export async function createGraphApi(credential: TokenCredential, graphEndpoint: string, effects: RetryEffects = UNSEEN): Promise<GraphApi> {
-  const [{ Client }, { TokenCredentialAuthenticationProvider }] = await Promise.all([
-    import('@microsoft/microsoft-graph-client'),
-    import('@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js'),
-  ]);
+  const { Client, TokenCredentialAuthenticationProvider } = await import('./graph-sdk.ts');
   const { scopes, baseUrl, customHosts } = graphClientSettings(graphEndpoint);
   const client: Client = Client.initWithMiddleware({
     // CAE tokens like the ARM pipeline's, so @azure/identity serves both from one token cache.

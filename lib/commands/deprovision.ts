@@ -103,7 +103,7 @@ const OPTIONS = optionsFor([
   'state-dir',
   'cloud',
   'device-code',
-  'env-file',
+  'dotenv',
   'audit-log',
   'yes',
   'json',
@@ -138,6 +138,7 @@ Examples:
 /** scripts/deprovision.ts */
 export const deprovisionCommand: Command = {
   name: 'deprovision',
+  summary: 'remove what provision created, by the ids in the state file',
   options: OPTIONS,
   help: HELP,
   async run(config, io) {

@@ -130,7 +130,7 @@ const OPTIONS = optionsFor([
   'device-code',
   'secret-expiry',
   'max-wait',
-  'env-file',
+  'dotenv',
   'audit-log',
   'yes',
   'json',
@@ -167,6 +167,7 @@ Examples:
 /** scripts/rotate-secret.ts */
 export const rotateSecretCommand: Command = {
   name: 'rotate-secret',
+  summary: 'replace the client secret Spot holds, then remove the old one',
   options: OPTIONS,
   help: HELP,
   run: (config, io) => (config.all ? rotateEvery(config, io) : rotateOne(config, io)),

@@ -227,7 +227,7 @@ const OPTIONS = optionsFor([
   'concurrency',
   'cloud',
   'device-code',
-  'env-file',
+  'dotenv',
   'audit-log',
   'yes',
   'json',
@@ -265,6 +265,7 @@ Examples:
 /** scripts/status.ts */
 export const statusCommand: Command = {
   name: 'status',
+  summary: 'check, live, every object of a link; changes nothing',
   options: OPTIONS,
   help: HELP,
   run: (config, io) => (config.all ? statusOfEvery(config, io) : statusOfOne(config, io)),

@@ -125,7 +125,7 @@ export function loadConfig({ argv, env: realEnv, cwd, stdinIsTTY }: ConfigSource
   const problems: string[] = [];
   const warnings: string[] = [];
   const values = parseOptions(argv, accepted, problems);
-  const envFile = flagOf(values, 'env-file');
+  const envFile = flagOf(values, 'dotenv');
   const fromEnvFile = readEnvFile(realEnv, resolve(cwd, envFile ?? '.env'), envFile !== undefined, { problems, warnings });
   const inputs = inputsFrom(values, { ...realEnv, ...fromEnvFile }, accepted, problems);
 

@@ -16,7 +16,10 @@ export function readEnvFile(
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    if (named) out.problems.push(`--env-file ${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`);
+    if (named)
+      out.problems.push(
+        `--dotenv ${path} cannot be read (${whyUnreadable(error)}): name a readable file of NAME=value lines, or leave --dotenv out to use .env in the working directory.`,
+      );
     return {};
   }
   const fromFile = Object.entries(parseEnv(text) as Record<string, string>).filter(([name, value]) => value.trim() !== '' && !env[name]);
@@ -24,4 +27,12 @@ export function readEnvFile(
     out.warnings.push(`${path} holds secrets and is readable by every user on this machine; run: chmod 600 ${path}`);
   }
   return Object.fromEntries(fromFile);
+}
+
+function whyUnreadable(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a directory';
+  return code ?? String(error);
 }

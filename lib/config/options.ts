@@ -7,6 +7,8 @@ export interface OptionSpec {
   multiple?: boolean;
   env?: string;
   default?: string;
+  /** Older names that still work. */
+  aliases?: string[];
   help: string;
 }
 
@@ -51,7 +53,13 @@ export const OPTIONS = {
   'max-wait': { type: 'string', default: '300', help: 'longest wait, in seconds, for Entra ID replication per step' },
   'device-code': { type: 'boolean', help: 'sign in with a device code in a browser (for machines without az login)' },
   'audit-log': { type: 'string', help: 'append one JSON line per HTTP request (service, URL, status, request ids; never a secret) to this file' },
-  'env-file': { type: 'string', default: '.env', help: 'file of environment variables to load (real ones win)' },
+  /*
+   * Not --env-file, its old name, kept as an alias: Node reads every argument that starts with
+   * --env-file as its own option, wherever it stands (nodejs/node src/node_dotenv.cc,
+   * Dotenv::GetPathFromArgs), so `--env-file /missing` ends in Node's "node: /missing: not found"
+   * (exit 9) before this tool starts. --dotenv names the file format and no option of Node's.
+   */
+  dotenv: { type: 'string', default: '.env', aliases: ['env-file'], help: 'file of environment variables to load (real ones win)' },
   yes: { type: 'boolean', help: 'never prompt (implied when stdin is not a terminal)' },
   json: { type: 'boolean', help: 'print one JSON object with the results on stdout; progress goes to stderr' },
   'dry-run': { type: 'boolean', help: 'show what would be created, reused or is already done, and change nothing' },
@@ -72,7 +80,9 @@ export function optionsFor(names: OptionName[]): OptionTable {
 export function optionsHelp(options: OptionTable): string {
   return Object.entries(options)
     .map(([name, o]) => {
-      const extra = [o.env && `env ${o.env}`, o.default && `default ${o.default}`].filter(Boolean).join('; ');
+      const extra = [o.env && `env ${o.env}`, o.default && `default ${o.default}`, ...(o.aliases ?? []).map((alias) => `also --${alias}`)]
+        .filter(Boolean)
+        .join('; ');
       return `  --${`${name}${o.type === 'string' ? ' <value>' : ''}`.padEnd(24)} ${o.help}${extra ? ` (${extra})` : ''}`;
     })
     .join('\n');
@@ -86,7 +96,7 @@ export type ParsedValues = Record<string, string | boolean | (string | boolean)[
  */
 export function parseOptions(argv: string[], accepted: OptionTable, problems: string[]): ParsedValues {
   const options = Object.fromEntries(Object.entries(accepted).map(([name, spec]) => [name, { type: spec.type, multiple: spec.multiple === true }]));
-  const { values, tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
+  const { values, tokens } = parseArgs({ args: withoutAliases(argv, accepted), options, strict: false, allowPositionals: true, tokens: true });
   const stray: string[] = [];
   const unknown: string[] = [];
   let afterUnknown = false;
@@ -114,8 +124,18 @@ export function parseOptions(argv: string[], accepted: OptionTable, problems: st
   return values;
 }
 
-/** The option a typo most likely meant, if any is close enough to suggest. */
-function closest(input: string, candidates: string[]): string | undefined {
+/** argv with every old option name (`aliases`) replaced by the current one. */
+function withoutAliases(argv: string[], accepted: OptionTable): string[] {
+  const current = new Map(Object.entries(accepted).flatMap(([name, spec]) => (spec.aliases ?? []).map((alias) => [alias, name] as const)));
+  return argv.map((arg) => {
+    const option = /^--([^=]+)(=.*)?$/.exec(arg);
+    const name = option && current.get(option[1]!);
+    return name ? `--${name}${option[2] ?? ''}` : arg;
+  });
+}
+
+/** The name a typo most likely meant, if any is close enough to suggest. */
+export function closest(input: string, candidates: string[]): string | undefined {
   let best: { name: string; distance: number } | undefined;
   for (const name of candidates) {
     const distance = editDistance(input, name);

@@ -41,11 +41,12 @@ export interface StartedCli {
 
 /** Starts a script from scripts/ as a user would, without a terminal on stdin. */
 export function startCli(script: string, args: string[], options: { env: Record<string, string>; cwd: string; nodeArgs?: string[] }): StartedCli {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', tsx, join(root, 'scripts', script), ...args], {
-    cwd: options.cwd,
-    env: options.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  return startProgram(process.execPath, [...(options.nodeArgs ?? []), '--import', tsx, join(root, 'scripts', script), ...args], options);
+}
+
+/** Starts an executable (an installed bin, node itself) without a terminal on stdin. */
+export function startProgram(file: string, args: string[], options: { env: Record<string, string>; cwd: string }): StartedCli {
+  const child = spawn(file, args, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const output = { stdout: '', stderr: '' };
   child.stdout!.on('data', (chunk) => (output.stdout += chunk));
   child.stderr!.on('data', (chunk) => (output.stderr += chunk));
@@ -106,6 +107,11 @@ export function ended(run: StartedCli, what: string, { timeoutMs = WAIT_TIMEOUT_
 /** Runs a script to its end (bounded: see `ended`). */
 export function runCli(script: string, args: string[], options: { env: Record<string, string>; cwd: string; nodeArgs?: string[] }): Promise<CliRun> {
   return ended(startCli(script, args, options), `${script} ${args.join(' ')}`);
+}
+
+/** Runs an executable to its end (bounded: see `ended`). */
+export function runProgram(file: string, args: string[], options: { env: Record<string, string>; cwd: string; timeoutMs?: number }): Promise<CliRun> {
+  return ended(startProgram(file, args, options), `${file} ${args.join(' ')}`, { timeoutMs: options.timeoutMs });
 }
 
 /** A working directory whose Spot account the emulator already has linked by a successful provision run. */

@@ -22,7 +22,7 @@ const OPTIONS = optionsFor([
   'secret-expiry',
   'max-wait',
   'device-code',
-  'env-file',
+  'dotenv',
   'audit-log',
   'yes',
   'json',
@@ -45,7 +45,7 @@ Environment: SPOTINST_TOKEN (Spot API token, never a flag), AZURE_TENANT_ID, AZU
 AZURE_CLIENT_SECRET (optional service principal sign-in; otherwise az login, or --device-code),
 AZURE_TOKEN_CREDENTIALS (limit the sign-in sources tried), NO_COLOR (plain progress lines),
 AZURE_AUTHORITY_HOST, AZURE_ARM_ENDPOINT, AZURE_GRAPH_ENDPOINT, SPOTINST_BASE_URL (endpoints).
-Variables may also come from .env in the working directory (or --env-file); real ones win.
+Variables may also come from .env in the working directory (or --dotenv); real ones win.
 
 Examples:
   Guided, at a terminal: asks for the token (hidden), the account and the subscription, shows the plan:
@@ -57,6 +57,7 @@ Examples:
 /** scripts/provision.ts: one subscription (guided at a terminal), or several at once (fleet.ts). */
 export const provisionCommand: Command = {
   name: 'provision',
+  summary: 'link a Spot account to an Azure subscription (the default; guided at a terminal)',
   options: OPTIONS,
   help: HELP,
   run: (config, io) => (config.fleet ? provisionSeveral(config, io) : provisionOne(config, io)),
