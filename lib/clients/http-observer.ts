@@ -34,8 +34,8 @@ interface UndiciRequest {
 /** Starts announcing the requests to Entra ID, Graph and ARM on the audit channel; returns the way to stop. */
 export function observeHttp(endpoints: Endpoints): () => void {
   const serviceOf = serviceByUrl(endpoints);
-  const undiciSent = new WeakMap<object, Sent>();
-  const httpSent = new WeakMap<object, Sent>();
+  // The request objects of both channels (undici's and ClientRequest), until their answer or failure.
+  const inFlight = new WeakMap<object, Sent>();
   // The ARM pipeline and the identity client resend the same request, x-ms-client-request-id and all, on
   // their own retries (core-rest-pipeline setClientRequestIdPolicy, retryPolicy): the count of earlier
   // sends with that id is the SDK's retry number.
@@ -58,6 +58,14 @@ export function observeHttp(endpoints: Endpoints): () => void {
     ...(error ? { error } : {}),
   });
 
+  const settle = (request: object, status: number, requestIds: (service: Sent['service']) => Record<string, string>, error?: string) => {
+    const s = inFlight.get(request);
+    if (!s) return;
+    inFlight.delete(request);
+    publishAudit(entry(s, status, requestIds(s.service), error));
+  };
+  const failed = ({ request, error }: { request: object; error: Error }) => settle(request, 0, () => ({}), error.message);
+
   const handlers: [string, (message: unknown) => void][] = [
     [
       'undici:request:create',
@@ -65,35 +73,17 @@ export function observeHttp(endpoints: Endpoints): () => void {
         const { request } = message as { request: UndiciRequest };
         // The Graph client's RetryHandler numbers its retries in this header (msgraph-sdk-javascript RetryHandler.ts).
         const s = sent(`${request.origin}${request.path}`, request.method, Number(headerOf(request.headers, 'retry-attempt') ?? 0));
-        if (s) undiciSent.set(request, s);
+        if (s) inFlight.set(request, s);
       },
     ],
     [
       'undici:request:headers',
       (message) => {
         const { request, response } = message as { request: object; response: { statusCode: number; headers: (Buffer | string)[] } };
-        const s = undiciSent.get(request);
-        if (!s) return;
-        undiciSent.delete(request);
-        publishAudit(
-          entry(
-            s,
-            response.statusCode,
-            requestIdsFromHeaders(s.service, (name) => headerOf(response.headers, name)),
-          ),
-        );
+        settle(request, response.statusCode, (service) => requestIdsFromHeaders(service, (name) => headerOf(response.headers, name)));
       },
     ],
-    [
-      'undici:request:error',
-      (message) => {
-        const { request, error } = message as { request: object; error: Error };
-        const s = undiciSent.get(request);
-        if (!s) return;
-        undiciSent.delete(request);
-        publishAudit(entry(s, 0, {}, error.message));
-      },
-    ],
+    ['undici:request:error', (message) => failed(message as { request: object; error: Error })],
     [
       'http.client.request.start',
       (message) => {
@@ -105,35 +95,17 @@ export function observeHttp(endpoints: Endpoints): () => void {
           sendsById.set(clientRequestId, retry + 1);
         }
         const s = sent(urlOf(request), request.method, retry);
-        if (s) httpSent.set(request, s);
+        if (s) inFlight.set(request, s);
       },
     ],
     [
       'http.client.response.finish',
       (message) => {
         const { request, response } = message as { request: ClientRequest; response: IncomingMessage };
-        const s = httpSent.get(request);
-        if (!s) return;
-        httpSent.delete(request);
-        publishAudit(
-          entry(
-            s,
-            response.statusCode ?? 0,
-            requestIdsFromHeaders(s.service, (name) => headerValue(response.headers[name])),
-          ),
-        );
+        settle(request, response.statusCode ?? 0, (service) => requestIdsFromHeaders(service, (name) => headerValue(response.headers[name])));
       },
     ],
-    [
-      'http.client.request.error',
-      (message) => {
-        const { request, error } = message as { request: ClientRequest; error: Error };
-        const s = httpSent.get(request);
-        if (!s) return;
-        httpSent.delete(request);
-        publishAudit(entry(s, 0, {}, error.message));
-      },
-    ],
+    ['http.client.request.error', (message) => failed(message as { request: object; error: Error })],
   ];
   for (const [name, handler] of handlers) diagnosticsChannel.subscribe(name, handler);
   return () => {

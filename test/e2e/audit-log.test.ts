@@ -4,36 +4,26 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { AuditEntry } from '../../lib/core/audit.ts';
 import { type Emulator, type RequestRecord, withEmulator } from '../emulator/server.ts';
 import { type CliRun, cliEnv, runCli, workdir } from './cli.ts';
 
-interface AuditLine {
-  time: string;
-  service: string;
-  method: string;
-  url: string;
-  status: number;
-  durationMs: number;
-  retry: number;
-  requestIds: Record<string, string>;
-}
-
 const output = (run: CliRun) => `--- stdout:\n${run.stdout}\n--- stderr:\n${run.stderr}`;
-const readLines = (path: string): AuditLine[] =>
+const readLines = (path: string): AuditEntry[] =>
   readFileSync(path, 'utf8')
     .split('\n')
     .filter(Boolean)
-    .map((line) => JSON.parse(line) as AuditLine);
-const sameIds = (line: AuditLine, record: RequestRecord) => JSON.stringify(sortedIds(line.requestIds)) === JSON.stringify(sortedIds(record.ids ?? {}));
+    .map((line) => JSON.parse(line) as AuditEntry);
+const sameIds = (line: AuditEntry, record: RequestRecord) => JSON.stringify(sortedIds(line.requestIds)) === JSON.stringify(sortedIds(record.ids ?? {}));
 const sortedIds = (ids: Record<string, string>) => Object.fromEntries(Object.entries(ids).sort());
 /** The emulator's request path, as a URL's path and query would show it. */
-const pathOf = (line: AuditLine) => {
+const pathOf = (line: AuditEntry) => {
   const url = new URL(line.url);
   return `${url.pathname}${url.search}`.replace(/\/{2,}/g, '/');
 };
 
 /** Every request the emulator saw has exactly one line, with the same service, method, path, status and ids; and nothing else is in the log. */
-function assertOneLinePerRequest(lines: AuditLine[], e: Emulator, label: string): void {
+function assertOneLinePerRequest(lines: AuditEntry[], e: Emulator, label: string): void {
   const unmatched = [...lines];
   for (const record of e.requests) {
     const at = unmatched.findIndex(
