@@ -1,4 +1,4 @@
-import { link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, link, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { StepRecords } from '../steps/outputs.ts';
 import { OnboardError } from './errors.ts';
@@ -189,6 +189,47 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
   await rm(temp, { force: true });
   await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   await rename(temp, path);
+}
+
+/**
+ * A journal this tool appends to, one JSON value per line: undefined when it does not exist. A last line
+ * without its newline is a write a crash cut short, and is left out; any other bad line is an error with `hints`.
+ */
+export async function readJsonLines<T>(
+  path: string,
+  isValid: (value: unknown) => value is T,
+  hints: { unreadable: string; invalid: string },
+): Promise<T[] | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new OnboardError('state', `Cannot read the state file ${path}: ${(error as Error).message}.`, hints.unreadable);
+  }
+  const lines = text.split('\n');
+  // After the last newline: '' when the file ends cleanly, a cut-short line when not.
+  lines.pop();
+  return lines.map((line, index) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      value = undefined;
+    }
+    if (!isValid(value))
+      throw new OnboardError('state', `Line ${index + 1} of the state file ${path} is not valid; the file was left untouched.`, hints.invalid);
+    return value;
+  });
+}
+
+/**
+ * One JSON line appended, mode 0600 when the file is new. Rewriting a whole file for each new entry costs
+ * a fleet of n subscriptions n² bytes; an append costs one line, and a crash can only cut the last one short.
+ */
+export async function appendJsonLine(path: string, value: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await appendFile(path, `${JSON.stringify(value)}\n`, { mode: 0o600 });
 }
 
 /** Links the written temp file into place; where the filesystem has no hard links (FAT, some SMB shares), creates it exclusively instead. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -21,6 +22,35 @@ function tableOf(stdout: string): string[] {
 
 function rowOf(stdout: string, subscriptionId: string): string {
   return tableOf(stdout).find((line) => line.includes(`(${subscriptionId})`)) ?? '';
+}
+
+/**
+ * The changing requests that concern none of these subscriptions, their Spot accounts, or the
+ * applications and service principals made for those accounts, as "METHOD path" lines.
+ */
+function writesElsewhere(emulator: Emulator, subscriptionIds: string[], accountIds: string[]): string[] {
+  const theirs = [...subscriptionIds, ...accountIds];
+  const apps = emulator.store.applications.filter((a) => accountIds.some((id) => a.uniqueName?.endsWith(id)));
+  const sps = emulator.store.servicePrincipals.filter((sp) => apps.some((a) => a.appId === sp.appId));
+  const ids = [...theirs, ...apps.flatMap((a) => [a.id, a.appId]), ...sps.map((sp) => sp.id)].map((id) => id.toLowerCase());
+  return emulator
+    .mutating()
+    .filter((write) => !ids.some((id) => `${write.path} ${JSON.stringify(write.body ?? '')}`.toLowerCase().includes(id)))
+    .map((write) => `${write.method} ${write.path}`);
+}
+
+/** A subscription that appears after the first run, as a new team's would; the caller owns it. */
+function addSubscription(emulator: Emulator, displayName: string): string {
+  const subscriptionId = randomUUID();
+  emulator.store.subscriptions.push({ subscriptionId, displayName, state: 'Enabled' });
+  emulator.store.addAssignment({
+    scope: `/subscriptions/${subscriptionId}`,
+    subscriptionId,
+    role: 'Owner',
+    principalId: emulator.store.caller.objectId,
+    now: Date.now(),
+  });
+  return subscriptionId;
 }
 
 test('25 subscriptions: 23 link, the two failures are in the table, and a re-run links only those two', async () => {
@@ -69,8 +99,11 @@ test('25 subscriptions: 23 link, the two failures are in the table, and a re-run
     assert.match(first.stderr, '2 of 25 subscriptions were not linked');
     // One account per subscription: 1 seeded + 12 pre-linked + 13 created, the failing one's included.
     assert.is(emulator.store.spot.accounts.length, 26);
-    const fleet = JSON.parse(readFileSync(join(cwd, '.spot-azure-onboard', 'fleet.json'), 'utf8'));
-    assert.is(Object.keys(fleet.createdAccounts).length, 13);
+    const journal: { subscriptionId: string; accountId: string }[] = readFileSync(join(cwd, '.spot-azure-onboard', 'fleet.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.is(journal.length, 13);
     // Each subscription's progress is told apart.
     assert.match(first.stdout, `[${subs[7]!.subscriptionId}] app:`);
 
@@ -84,7 +117,7 @@ test('25 subscriptions: 23 link, the two failures are in the table, and a re-run
       principalId: emulator.store.caller.objectId,
       now: Date.now(),
     });
-    const blockedAccount = fleet.createdAccounts[blocked.subscriptionId].accountId as string;
+    const blockedAccount = journal.find((entry) => entry.subscriptionId === blocked.subscriptionId)!.accountId;
     emulator.resetCounters();
     const second = await provision(emulator, cwd, ['--all-subscriptions', '--create-accounts', '--concurrency', String(BOUND)]);
     assert.is(second.code, 0, second.stderr);
@@ -94,19 +127,8 @@ test('25 subscriptions: 23 link, the two failures are in the table, and a re-run
     assert.is(tableOf(second.stdout).filter((line) => line.includes('already linked')).length, 23);
     assert.is(emulator.store.spot.accounts.length, 26, 'an account was created twice');
 
-    const theirs = [blockedAccount, spotFailingAccount, blocked.subscriptionId, subs[SPOT_FAILS]!.subscriptionId];
-    const apps = emulator.store.applications.filter((a) => theirs.some((id) => a.uniqueName?.endsWith(id)));
-    const sps = emulator.store.servicePrincipals.filter((sp) => apps.some((a) => a.appId === sp.appId));
-    const ids = [...theirs, ...apps.flatMap((a) => [a.id, a.appId]), ...sps.map((sp) => sp.id)].map((id) => id.toLowerCase());
-    const writes = emulator.mutating();
-    assert.ok(writes.length > 0);
-    for (const write of writes) {
-      const text = `${write.path} ${JSON.stringify(write.body ?? '')}`.toLowerCase();
-      assert.ok(
-        ids.some((id) => text.includes(id)),
-        `the re-run touched something else: ${write.method} ${write.path}`,
-      );
-    }
+    assert.ok(emulator.mutating().length > 0);
+    assert.equal(writesElsewhere(emulator, [blocked.subscriptionId, subs[SPOT_FAILS]!.subscriptionId], [blockedAccount, spotFailingAccount]), []);
     for (const i of [NO_PERMISSION, SPOT_FAILS]) {
       const [account] = linkedAccounts(i);
       assert.is(emulator.store.spot.credentials.get(account!.accountId)?.subscriptionId, subs[i]!.subscriptionId);
@@ -114,6 +136,39 @@ test('25 subscriptions: 23 link, the two failures are in the table, and a re-run
     // One application per Spot account.
     assert.is(emulator.store.applications.length, 25);
     assert.is(new Set(emulator.store.applications.map((a) => a.uniqueName)).size, 25);
+  } finally {
+    await emulator.close();
+  }
+});
+
+test('continuous onboarding: a scheduled re-run links the new subscription and changes nothing for the linked ones', async () => {
+  const emulator = await startEmulator({ subscriptions: 4, accounts: 1 });
+  try {
+    const cwd = workdir();
+    const args = ['--all-subscriptions', '--create-accounts', '--yes'];
+    const first = await provision(emulator, cwd, args);
+    assert.is(first.code, 0, first.stderr);
+
+    const added = addSubscription(emulator, 'New team');
+    emulator.resetCounters();
+    const second = await provision(emulator, cwd, [...args, '--json']);
+    assert.is(second.code, 0, second.stderr);
+    const rows: { subscriptionId: string; status: string; accountId: string; accountCreated?: boolean }[] = JSON.parse(second.stdout).subscriptions;
+    const row = rows.find((r) => r.subscriptionId === added);
+    assert.equal([row?.status, row?.accountCreated], ['linked', true]);
+    assert.equal(
+      rows.filter((r) => r !== row).map((r) => r.status),
+      ['already linked', 'already linked', 'already linked', 'already linked'],
+    );
+    assert.is(emulator.store.spot.credentials.get(row!.accountId)?.subscriptionId, added);
+    assert.ok(emulator.mutating().length > 0);
+    assert.equal(writesElsewhere(emulator, [added], [row!.accountId]), []);
+
+    // Once it is linked too, the next scheduled run sends no changing request at all.
+    emulator.resetCounters();
+    const third = await provision(emulator, cwd, args);
+    assert.is(third.code, 0, third.stderr);
+    assert.equal(emulator.mutating(), []);
   } finally {
     await emulator.close();
   }
