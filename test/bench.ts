@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cliEnv, runCli, workdir } from './e2e/cli.ts';
+import { cliEnv, ended, startCli, workdir } from './e2e/cli.ts';
 import { type Api, type Emulator, withEmulator } from './emulator/server.ts';
 
 const SAMPLES = 5;
@@ -29,12 +29,16 @@ async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
   return [performance.now() - start, result];
 }
 
+/** A fleet of 5,000 takes longer than the tests' bound on a run. */
+const RUN_TIMEOUT_MS = 10 * 60_000;
+
 async function provision(e: Emulator, cwd: string, args: string[] = [], rssFile?: string) {
-  const run = await runCli('provision.ts', args, {
+  const started = startCli('provision.ts', args, {
     env: cliEnv(e, { BENCH_RSS_FILE: rssFile }),
     cwd,
     nodeArgs: rssFile ? ['--import', rssPreload] : [],
   });
+  const run = await ended(started, `provision.ts ${args.join(' ')}`, { timeoutMs: RUN_TIMEOUT_MS });
   if (run.code !== 0) throw new Error(`provision failed (${run.code}): ${run.stderr}`);
   return run;
 }

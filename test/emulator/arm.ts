@@ -272,9 +272,10 @@ function putAssignment(call: Call, scope: string, subscription: Subscription, na
       `The PrincipalId '${principalId.replaceAll('-', '')}' has type 'ServicePrincipal' , which is different from specified PrincipalType '${principalType}'.`,
     );
   }
-  const existing = store.roleAssignments.find((a) => a.id.toLowerCase() === fullId.toLowerCase());
+  const existing = store.assignmentById(fullId);
+  const [wantedPrincipal, wantedScope] = [principalId.toLowerCase(), scope.toLowerCase()];
   const same = (a: RoleAssignment): boolean =>
-    a.principalId.toLowerCase() === principalId.toLowerCase() && roleGuidOf(a.roleDefinitionId) === roleGuid && a.scope.toLowerCase() === scope.toLowerCase();
+    a.principalId.toLowerCase() === wantedPrincipal && roleGuidOf(a.roleDefinitionId) === roleGuid && a.scope.toLowerCase() === wantedScope;
   if (existing) {
     if (!same(existing))
       return armError(409, 'RoleAssignmentUpdateNotPermitted', 'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.');
@@ -306,7 +307,7 @@ function roleAssignments(call: Call, scope: string, name: string | undefined): A
     return listAssignments(call, scope);
   }
   const fullId = `${scope}${AUTHZ}/roleAssignments/${name}`;
-  const existing = ctx.store.roleAssignments.find((a) => a.id.toLowerCase() === fullId.toLowerCase());
+  const existing = ctx.store.assignmentById(fullId);
   switch (req.method) {
     case 'GET':
       if (!can(call, scope, 'Microsoft.Authorization/roleAssignments/read'))

@@ -205,9 +205,16 @@ export function roleGuidOf(roleDefinitionId: string): string {
 }
 
 export function scopeCovers(assignmentScope: string, scope: string): boolean {
-  const a = assignmentScope.toLowerCase().replace(/\/+$/, '');
-  const s = scope.toLowerCase().replace(/\/+$/, '');
-  return a === '' || s === a || s.startsWith(a + '/');
+  const a = withoutTrailingSlashes(assignmentScope.toLowerCase());
+  const s = withoutTrailingSlashes(scope.toLowerCase());
+  return a === '' || s === a || (s.startsWith(a) && s[a.length] === '/');
+}
+
+/** A fleet of thousands asks this for every assignment of every request: no regex, no copy when there is nothing to trim. */
+function withoutTrailingSlashes(scope: string): string {
+  let end = scope.length;
+  while (end > 0 && scope[end - 1] === '/') end--;
+  return end === scope.length ? scope : scope.slice(0, end);
 }
 
 /** ARM action matching: case-insensitive, `*` matches any run of characters. */
@@ -283,46 +290,89 @@ export class Store {
   }
 
   appsByUniqueName(uniqueName: string): App[] {
-    return this.applications.filter((a) => a.uniqueName?.toLowerCase() === uniqueName.toLowerCase());
+    const wanted = uniqueName.toLowerCase();
+    return this.applications.filter((a) => a.uniqueName?.toLowerCase() === wanted);
   }
 
   appByAppId(appId: string): App | undefined {
-    return this.applications.find((a) => a.appId.toLowerCase() === appId.toLowerCase());
+    const wanted = appId.toLowerCase();
+    return this.applications.find((a) => a.appId.toLowerCase() === wanted);
   }
 
   appById(id: string): App | undefined {
-    return this.applications.find((a) => a.id.toLowerCase() === id.toLowerCase());
+    const wanted = id.toLowerCase();
+    return this.applications.find((a) => a.id.toLowerCase() === wanted);
   }
 
   spByAppId(appId: string): ServicePrincipal | undefined {
-    return this.servicePrincipals.find((s) => s.appId.toLowerCase() === appId.toLowerCase());
+    const wanted = appId.toLowerCase();
+    return this.servicePrincipals.find((s) => s.appId.toLowerCase() === wanted);
   }
 
   spById(id: string): ServicePrincipal | undefined {
-    return this.servicePrincipals.find((s) => s.id.toLowerCase() === id.toLowerCase());
+    const wanted = id.toLowerCase();
+    return this.servicePrincipals.find((s) => s.id.toLowerCase() === wanted);
   }
 
   subscription(subscriptionId: string): Subscription | undefined {
-    return this.subscriptions.find((s) => s.subscriptionId.toLowerCase() === subscriptionId.toLowerCase());
+    const wanted = subscriptionId.toLowerCase();
+    return this.subscriptions.find((s) => s.subscriptionId.toLowerCase() === wanted);
   }
 
   roleDefinition(guid: string): RoleDefinition | undefined {
     return this.roleDefinitions.find((r) => r.id.toLowerCase() === guid.toLowerCase());
   }
 
+  assignmentById(id: string): RoleAssignment | undefined {
+    const wanted = id.toLowerCase();
+    return this.roleAssignments.find((a) => a.id.toLowerCase() === wanted);
+  }
+
   assignmentsFor(principalId: string): RoleAssignment[] {
-    return this.roleAssignments.filter((a) => a.principalId.toLowerCase() === principalId.toLowerCase());
+    const wanted = principalId.toLowerCase();
+    return this.roleAssignments.filter((a) => a.principalId.toLowerCase() === wanted);
   }
 
   /** The permissions `principalId` holds at `scope`, one entry per covering role assignment. */
   permissionsAt(principalId: string, scope: string): Permission[] {
-    return this.assignmentsFor(principalId)
-      .filter((a) => scopeCovers(a.scope, scope))
-      .flatMap((a) => this.roleDefinition(roleGuidOf(a.roleDefinitionId))?.permissions ?? []);
+    return this.coveringAssignments(principalId, scope).flatMap((a) => this.roleDefinition(roleGuidOf(a.roleDefinitionId))?.permissions ?? []);
   }
 
   hasAccess(principalId: string, scope: string): boolean {
-    return this.assignmentsFor(principalId).some((a) => scopeCovers(a.scope, scope));
+    return this.coveringAssignments(principalId, scope).length > 0;
+  }
+
+  /** The assignments of `principalId` whose scope covers `scope` (see scopeCovers), in the order of `roleAssignments`. */
+  coveringAssignments(principalId: string, scope: string): RoleAssignment[] {
+    const byKey = this.#coverIndex();
+    const s = withoutTrailingSlashes(scope.toLowerCase());
+    // The scopes that cover s: '' (the root), each prefix of s that ends before a '/', and s itself.
+    const covering = [''];
+    for (let slash = s.indexOf('/', 1); slash > 0; slash = s.indexOf('/', slash + 1)) covering.push(s.slice(0, slash));
+    if (s !== '') covering.push(s);
+    const principal = principalId.toLowerCase();
+    const found = covering.flatMap((c) => byKey.get(`${principal} ${c}`) ?? []);
+    return found.length < 2 ? found : found.sort((a, b) => this.roleAssignments.indexOf(a) - this.roleAssignments.indexOf(b));
+  }
+
+  /**
+   * The assignments by principal and scope: a fleet's caller holds one per subscription, and every
+   * request checks its rights. Tests push, splice and replace `roleAssignments` directly, so the index
+   * follows the array: appended items are added, anything else rebuilds it.
+   */
+  #cover?: { of: RoleAssignment[]; length: number; first?: RoleAssignment; last?: RoleAssignment; byKey: Map<string, RoleAssignment[]> };
+
+  #coverIndex(): Map<string, RoleAssignment[]> {
+    const list = this.roleAssignments;
+    const cover = this.#cover;
+    const appended = cover?.of === list && list.length >= cover.length && list[0] === cover.first && list[cover.length - 1] === cover.last;
+    const byKey = appended ? cover.byKey : new Map<string, RoleAssignment[]>();
+    for (const a of list.slice(appended ? cover.length : 0)) {
+      const key = `${a.principalId.toLowerCase()} ${withoutTrailingSlashes(a.scope.toLowerCase())}`;
+      byKey.set(key, [...(byKey.get(key) ?? []), a]);
+    }
+    this.#cover = { of: list, length: list.length, first: list[0], last: list[list.length - 1], byKey };
+    return byKey;
   }
 
   account(accountId: string): SpotAccount | undefined {
