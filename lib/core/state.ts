@@ -46,6 +46,7 @@ export function emptyState(accountId: string): State {
 export class StateStore {
   readonly path: string;
   #lockHeld = false;
+  #backedUp = false;
 
   readonly #now: () => Date;
 
@@ -89,22 +90,24 @@ export class StateStore {
   }
 
   async save(state: State): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
-    await this.#keepBackup();
+    // Before the first overwrite only (as Terraform's statemgr does): a run saves after every step, and a
+    // fleet runs thousands, so a backup of each save would double the writes for no better restore point.
+    this.#backedUp ||= await this.#keepBackup();
     await writeJsonAtomic(this.path, state);
   }
 
-  /** The previous state as `.bak`; a file of a version before 0.2 may still hold a client secret, which the backup drops. */
-  async #keepBackup(): Promise<void> {
+  /** The previous state as `.bak`, if there is one; a file of a version before 0.2 may still hold a client secret, which the backup drops. */
+  async #keepBackup(): Promise<boolean> {
     let previous: State;
     try {
       previous = JSON.parse(await readFile(this.path, 'utf8')) as State;
     } catch {
-      return;
+      return false;
     }
     delete (previous as { secret?: unknown }).secret;
     await rm(this.backupPath, { force: true });
     await writeFile(this.backupPath, `${JSON.stringify(previous, null, 2)}\n`, { mode: 0o600 });
+    return true;
   }
 
   /** Takes the lock, or explains who holds it. A lock left by a process that no longer runs is taken over. */

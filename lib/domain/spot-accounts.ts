@@ -48,7 +48,6 @@ export function accountNameFor(subscription: { subscriptionId: string; subscript
  * time: a fleet looks up thousands of subscriptions in thousands of accounts. The first of duplicates wins.
  */
 export class SpotAccountIndex {
-  readonly all: SpotAccount[] = [];
   readonly #byId = new Map<string, SpotAccount>();
   readonly #byLinkedSubscription = new Map<string, SpotAccount>();
   readonly #unlinkedByName = new Map<string, SpotAccount>();
@@ -58,7 +57,6 @@ export class SpotAccountIndex {
   }
 
   add(account: SpotAccount): void {
-    this.all.push(account);
     if (!this.#byId.has(account.accountId)) this.#byId.set(account.accountId, account);
     const linked = account.providerExternalId?.toLowerCase();
     if (linked) {

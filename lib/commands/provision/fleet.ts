@@ -59,8 +59,8 @@ export interface FoundAccount {
 /** What every fleet run starts from: one sign-in, one listing of subscriptions and of Spot accounts. */
 export interface Fleet {
   clients: Clients;
-  /** The clients each subscription's walk uses: the reads every subscription shares are answered from the listings. */
-  shared: Clients;
+  /** The clients of a subscription's walk with its account: the reads every subscription shares are answered from the listings. */
+  clientsFor(account: SpotAccount): Clients;
   accounts: SpotAccountIndex;
   targets: Target[];
   /** fleet.jsonl: the accounts created for subscriptions, one line each, so a crash after creating one never creates a second. */
@@ -86,7 +86,7 @@ export async function openFleet(config: Config, deps: SessionDeps): Promise<Flee
   const created = new Map(journal.map((entry) => [entry.subscriptionId.toLowerCase(), entry]));
   return {
     clients,
-    shared: sharedReads(clients, accounts, byId),
+    clientsFor: sharedReads(clients, byId),
     accounts,
     targets: chooseTargets(config, subscriptions, byId),
     journalPath,
@@ -143,11 +143,11 @@ export async function provisionFleet(config: Config, deps: SessionDeps): Promise
       const report = prefixed(deps.report, `[${target.subscriptionId}]`);
       try {
         if (target.problem) throw target.problem;
-        const account = await accountFor(target, report);
-        Object.assign(row, { accountId: account.accountId, ...(account.created ? { accountCreated: true } : {}) });
+        const { account, created } = await accountFor(target, report);
+        Object.assign(row, { accountId: account.accountId, ...(created ? { accountCreated: true } : {}) });
         const one = configFor(config, target, account.accountId);
         const wasLinked = await isLinked(one, account.accountId);
-        await provision(one, { ...deps, report, clients: fleet.shared });
+        await provision(one, { ...deps, report, clients: fleet.clientsFor(account) });
         row.status = wasLinked ? 'already linked' : 'linked';
       } catch (error) {
         row.status = error instanceof OnboardError && error.kind === 'interrupted' ? 'not run' : 'failed';
@@ -202,27 +202,27 @@ function accountMaker(config: Config, fleet: Fleet, now: () => Date) {
       name: account.name,
       at: now().toISOString(),
     } satisfies CreatedAccount);
-  return async (target: Target, report: Reporter): Promise<{ accountId: string; created: boolean }> => {
+  return async (target: Target, report: Reporter): Promise<{ account: SpotAccount; created: boolean }> => {
     const found = fleet.findAccount(target);
     if (found) {
       if (found.how === 'named') await record(target, found.account);
-      return { accountId: found.account.accountId, created: false };
+      return { account: found.account, created: false };
     }
     if (!config.createAccounts) throw noAccountFor(target);
-    const created = await (await fleet.clients.spot()).createAccount(accountNameFor(target));
-    fleet.accounts.add({ ...created, providerExternalId: null });
+    const created: SpotAccount = { ...(await (await fleet.clients.spot()).createAccount(accountNameFor(target))), providerExternalId: null };
+    fleet.accounts.add(created);
     await record(target, created);
     report.info(`created Spot account ${created.accountId} "${created.name}"`);
-    return { accountId: created.accountId, created: true };
+    return { account: created, created: true };
   };
 }
 
 /**
- * The clients every subscription shares, answering the reads that are the same for all of them from
- * the fleet's single listing (Spot accounts, subscriptions) or a single call (the tenant, its app management policy), so each
- * subscription's preflight costs no extra request.
+ * The clients of one subscription's walk, answering the reads that are the same for all of them from
+ * the fleet's single listing (subscriptions; Spot accounts, of which the walk is shown its own) or a
+ * single call (the tenant, its app management policy), so each subscription's preflight costs no extra request.
  */
-function sharedReads(clients: Clients, accounts: SpotAccountIndex, subscriptions: Map<string, Subscription>): Clients {
+function sharedReads(clients: Clients, subscriptions: Map<string, Subscription>): (account: SpotAccount) => Clients {
   const graph = once(async (): Promise<GraphApi> => {
     const api = await clients.graph();
     return { ...api, tenant: once(() => api.tenant()), defaultAppManagementPolicy: once(() => api.defaultAppManagementPolicy()) };
@@ -234,8 +234,13 @@ function sharedReads(clients: Clients, accounts: SpotAccountIndex, subscriptions
       getSubscription: async (subscriptionId) => subscriptions.get(subscriptionId.toLowerCase()) ?? api.getSubscription(subscriptionId),
     };
   });
-  const spot = once(async (): Promise<SpotApi> => ({ ...(await clients.spot()), listAccounts: async () => accounts.all }));
-  return { credential: clients.credential, graph, arm, spot };
+  // Its own account only: preflight finds it in what listAccounts returns, and a search of all of them per subscription is n².
+  return (account) => ({
+    credential: clients.credential,
+    graph,
+    arm,
+    spot: async (): Promise<SpotApi> => ({ ...(await clients.spot()), listAccounts: async () => [account] }),
+  });
 }
 
 /** Progress lines of concurrent subscriptions interleave; each carries its subscription. */
