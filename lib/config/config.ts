@@ -185,11 +185,6 @@ function subscriptionSection({ flag, flags, given, pick, env, problems }: Inputs
         `${names} name${single.length === 1 ? 's' : ''} one Spot account's link, but several subscriptions were given: each is linked to its own Spot account (the one whose providerExternalId is the subscription, or a new one with --create-accounts), with its own state file and application. Drop ${names}, or give one --subscription.`,
       );
     }
-    if (given('dry-run')) {
-      problems.push(
-        "--dry-run plans one subscription's link; with several subscriptions, plan one at a time (--subscription <id> --account-id act-… --dry-run).",
-      );
-    }
   } else if (createAccounts) {
     problems.push(
       '--create-accounts works with several subscriptions (--all-subscriptions, or --subscription more than once); for one subscription pass the Spot account with --account-id.',

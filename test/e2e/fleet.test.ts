@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -14,14 +14,14 @@ function provision(emulator: Emulator, cwd: string, args: string[]) {
   return runCli('provision.ts', args, { env: cliEnv(emulator), cwd });
 }
 
-/** The closing table's rows (progress lines come before its header). */
-function tableOf(stdout: string): string[] {
+/** The closing table's rows (progress lines come before its header); the plan's third column is "plan". */
+function tableOf(stdout: string, third = 'status'): string[] {
   const lines = stdout.split('\n');
-  return lines.slice(lines.findIndex((line) => /^subscription\s+Spot account\s+status/.test(line)) + 1);
+  return lines.slice(lines.findIndex((line) => new RegExp(`^subscription\\s+Spot account\\s+${third}`).test(line)) + 1);
 }
 
-function rowOf(stdout: string, subscriptionId: string): string {
-  return tableOf(stdout).find((line) => line.includes(`(${subscriptionId})`)) ?? '';
+function rowOf(stdout: string, subscriptionId: string, third = 'status'): string {
+  return tableOf(stdout, third).find((line) => line.includes(`(${subscriptionId})`)) ?? '';
 }
 
 /**
@@ -174,6 +174,82 @@ test('continuous onboarding: a scheduled re-run links the new subscription and c
   }
 });
 
+test('fleet --dry-run: every subscription planned from one walk each, no account created, no changing request, no file written', async () => {
+  const emulator = await startEmulator({
+    subscriptions: [{ displayName: 'Linked in Spot' }, { displayName: 'Read only', callerRole: 'Reader' }, { displayName: 'New 1' }, { displayName: 'New 2' }],
+    accounts: 1,
+  });
+  try {
+    const [inSpot, readOnly, ...fresh] = emulator.store.subscriptions;
+    const existing = emulator.store.spot.accounts[0]!;
+    existing.providerExternalId = inSpot!.subscriptionId;
+    const cwd = workdir();
+    const args = ['--all-subscriptions', '--create-accounts', '--dry-run'];
+
+    const shown = await provision(emulator, cwd, args);
+    assert.is(shown.code, 1, shown.stderr);
+    assert.match(shown.stderr, '1 of 4 subscriptions would not be linked');
+    for (const sub of emulator.store.subscriptions) assert.ok(rowOf(shown.stdout, sub.subscriptionId, 'plan'), `${sub.displayName} is not in the plan`);
+    assert.match(rowOf(shown.stdout, inSpot!.subscriptionId, 'plan'), new RegExp(`${existing.accountId}\\s+will link\\s+app: create`));
+    assert.match(rowOf(shown.stdout, readOnly!.subscriptionId, 'plan'), /would fail\s+You may not assign roles/);
+    const created = rowOf(shown.stdout, fresh[0]!.subscriptionId, 'plan');
+    assert.match(created, /\(new\)\s+will create account\s+account: create "New 1 \(/);
+    assert.match(created, `account: create "New 1 (${fresh[0]!.subscriptionId})", app: create`);
+    assert.match(shown.stdout, 'Dry run, nothing was changed: 0 already linked, 1 to link, 2 to link to a new account, 1 would fail.');
+
+    const json = await provision(emulator, cwd, [...args, '--json']);
+    assert.is(json.code, 1, json.stderr);
+    const plan: { subscriptionId: string; action: string; accountName?: string; steps?: { id: string; action: string }[] }[] = JSON.parse(
+      json.stdout,
+    ).subscriptions;
+    assert.equal(
+      plan.map((r) => [r.subscriptionId, r.action]),
+      [
+        [inSpot!.subscriptionId, 'will link'],
+        [readOnly!.subscriptionId, 'would fail'],
+        [fresh[0]!.subscriptionId, 'will create account'],
+        [fresh[1]!.subscriptionId, 'will create account'],
+      ],
+    );
+    assert.is(plan[2]!.accountName, `New 1 (${fresh[0]!.subscriptionId})`);
+    assert.equal(
+      plan[2]!.steps?.map((step) => `${step.id} ${step.action}`),
+      ['preflight check', 'tenant check', 'subscription check', 'app create', 'service-principal create', 'secret create', 'role create', 'link create'],
+    );
+
+    const without = await provision(emulator, cwd, ['--all-subscriptions', '--dry-run', '--json']);
+    const refused = JSON.parse(without.stdout).subscriptions[2];
+    assert.equal([refused.action, refused.detail.includes('--create-accounts')], ['would fail', true]);
+
+    assert.equal(emulator.mutating(), []);
+    assert.is(emulator.store.spot.accounts.length, 1);
+    assert.not.ok(existsSync(join(cwd, '.spot-azure-onboard')), 'the dry run wrote to the state directory');
+  } finally {
+    await emulator.close();
+  }
+});
+
+test('fleet --dry-run after a fleet run: linked subscriptions are already linked, a new one would get an account', async () => {
+  const emulator = await startEmulator({ subscriptions: 2, accounts: 1 });
+  try {
+    const cwd = workdir();
+    const run = await provision(emulator, cwd, ['--all-subscriptions', '--create-accounts', '--yes']);
+    assert.is(run.code, 0, run.stderr);
+    const added = addSubscription(emulator, 'New team');
+    emulator.resetCounters();
+    const plan = await provision(emulator, cwd, ['--all-subscriptions', '--create-accounts', '--dry-run']);
+    assert.is(plan.code, 0, plan.stderr);
+    for (const sub of emulator.store.subscriptions.slice(0, 2))
+      assert.match(rowOf(plan.stdout, sub.subscriptionId, 'plan'), /act-[0-9a-f]{8}\s+already linked$/);
+    assert.match(rowOf(plan.stdout, added, 'plan'), 'will create account');
+    assert.equal(emulator.mutating(), []);
+    // Per subscription, a linked one costs no request beyond the fleet's listings; the new one a few reads.
+    assert.ok(emulator.count() - emulator.count('identity') <= 10, `${emulator.count()} requests`);
+  } finally {
+    await emulator.close();
+  }
+});
+
 test('a subscription with no Spot account fails with a hint unless --create-accounts, and nothing is created for it', async () => {
   const emulator = await startEmulator({ subscriptions: 2, accounts: 1 });
   try {
@@ -195,11 +271,14 @@ test('a subscription with no Spot account fails with a hint unless --create-acco
   }
 });
 
-test('--account-id, --state or --dry-run with several subscriptions is a usage error', async () => {
+test('--account-id or --state with several subscriptions is a usage error', async () => {
   const emulator = await startEmulator({ subscriptions: 2 });
   try {
     const ids = emulator.store.subscriptions.map((s) => s.subscriptionId);
-    for (const extra of [['--account-id', emulator.env.SPOTINST_ACCOUNT!], ['--state', 'x.json'], ['--dry-run']]) {
+    for (const extra of [
+      ['--account-id', emulator.env.SPOTINST_ACCOUNT!],
+      ['--state', 'x.json'],
+    ]) {
       const run = await provision(emulator, workdir(), ['--subscription', ids[0]!, '--subscription', ids[1]!, ...extra]);
       assert.is(run.code, 2, `${extra[0]}: ${run.stderr}`);
       assert.match(run.stderr, extra[0]!);

@@ -13,6 +13,7 @@ import type { Reporter } from '../../core/reporter.ts';
 import type { SessionDeps } from '../../core/session.ts';
 import { appendJsonLine, readJsonLines, StateStore } from '../../core/state.ts';
 import { accountNameFor, listSpotAccounts, SpotAccountIndex } from '../../domain/spot-accounts.ts';
+import { table } from './output.ts';
 import { provision } from './run.ts';
 
 export type FleetStatus = 'linked' | 'already linked' | 'failed' | 'not run';
@@ -306,12 +307,6 @@ export function fleetTable(result: FleetResult): string {
     r.status,
     (r.error ?? '').replace(/\s*\n\s*/g, ' '),
   ]);
-  const widths = header.slice(0, 3).map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const format = (cells: string[]) =>
-    cells
-      .map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c))
-      .join('  ')
-      .trimEnd();
   const tally = `${result.linked} of ${result.rows.length} subscriptions linked${result.failed ? `; ${result.failed} failed` : ''}${result.interrupted ? '; interrupted' : ''}.`;
-  return ['', format(header), ...lines.map(format), '', tally].join('\n');
+  return ['', ...table(header, lines), '', tally].join('\n');
 }

@@ -2,6 +2,7 @@ import type { CliIo, Command } from '../../cli/command.ts';
 import type { Config } from '../../config/config.ts';
 import { optionsFor, optionsHelp } from '../../config/options.ts';
 import { fleetTable, provisionFleet, throwIfIncomplete } from './fleet.ts';
+import { fleetPlanTable, planFleet, throwIfPlanFails } from './fleet-plan.ts';
 import { confirmOrCancel, guide, type PromptContext } from './guide.ts';
 import { describePlan, jsonFields, summary } from './output.ts';
 import { planProvision, provision } from './run.ts';
@@ -61,6 +62,11 @@ export const provisionCommand: Command = {
 
 /** Several subscriptions (--all-subscriptions, or --subscription more than once), each to its own Spot account. */
 async function provisionSeveral(config: Config, io: CliIo): Promise<void> {
+  if (config.dryRun) {
+    const plan = await planFleet(config, io);
+    io.result({ dryRun: true, subscriptions: plan }, () => fleetPlanTable(plan));
+    return throwIfPlanFails(plan);
+  }
   const fleet = await provisionFleet(config, io);
   io.result({ subscriptions: fleet.rows, linked: fleet.linked, failed: fleet.failed }, () => fleetTable(fleet));
   throwIfIncomplete(fleet);
