@@ -186,11 +186,21 @@ export async function readJsonFile<T>(
 
 /** Pretty JSON written to a temp file and renamed into place, mode 0600: a crash leaves the old file or the new one. */
 export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   // One fixed temp name: a temp file left by a crash is replaced by the next write, not left beside it.
   const temp = join(dirname(path), `.${basename(path)}.tmp`);
-  await rm(temp, { force: true });
-  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  const text = `${JSON.stringify(value, null, 2)}\n`;
+  // Created exclusively, so it is new and 0600. A run saves after every step (a fleet, thousands of
+  // times): the usual write costs this one call, and a missing directory or a crash's temp file one more.
+  const create = () => writeFile(temp, text, { mode: 0o600, flag: 'wx' });
+  try {
+    await create();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    else if (code === 'EEXIST') await rm(temp, { force: true });
+    else throw error;
+    await create();
+  }
   await rename(temp, path);
 }
 
