@@ -232,7 +232,7 @@ function listAssignments(call: Call, scope: string): ApiResponse {
   return { status: 200, body: { value: items.map(assignmentJson) } };
 }
 
-function putAssignment(call: Call, scope: string, subscription: Subscription, name: string): ApiResponse {
+function putAssignment(call: Call, scope: string, subscription: Subscription, name: string, existing: RoleAssignment | undefined): ApiResponse {
   const { req, ctx, token } = call;
   const { store } = ctx;
   if (!isGuid(name)) return armError(400, 'InvalidRoleAssignmentId', `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`);
@@ -272,7 +272,6 @@ function putAssignment(call: Call, scope: string, subscription: Subscription, na
       `The PrincipalId '${principalId.replaceAll('-', '')}' has type 'ServicePrincipal' , which is different from specified PrincipalType '${principalType}'.`,
     );
   }
-  const existing = store.assignmentById(fullId);
   const [wantedPrincipal, wantedScope] = [principalId.toLowerCase(), scope.toLowerCase()];
   const same = (a: RoleAssignment): boolean =>
     a.principalId.toLowerCase() === wantedPrincipal && roleGuidOf(a.roleDefinitionId) === roleGuid && a.scope.toLowerCase() === wantedScope;
@@ -316,7 +315,7 @@ function roleAssignments(call: Call, scope: string, name: string | undefined): A
         ? { status: 200, body: assignmentJson(existing) }
         : armError(404, 'RoleAssignmentNotFound', `The role assignment '${name}' is not found.`);
     case 'PUT':
-      return putAssignment(call, scope, resolved.subscription, name);
+      return putAssignment(call, scope, resolved.subscription, name, existing);
     case 'DELETE':
       if (!can(call, scope, 'Microsoft.Authorization/roleAssignments/delete'))
         return authorizationFailed(token, 'Microsoft.Authorization/roleAssignments/delete', fullId);

@@ -210,6 +210,42 @@ export function scopeCovers(assignmentScope: string, scope: string): boolean {
   return a === '' || s === a || (s.startsWith(a) && s[a.length] === '/');
 }
 
+/**
+ * Items of one of the store's arrays by a key, compared lower-cased, in the array's order: a fleet of
+ * thousands looks up its applications, service principals and rights on every request. Tests push to,
+ * splice and replace the arrays directly, so the index follows the array: items appended since the last
+ * look are added, any other change rebuilds it. A key changed in place is checked on every hit, so an
+ * item is never found under a key it no longer has. (Role assignments are looked up by id with a scan:
+ * tests rename them in place.)
+ */
+class Lookup<T> {
+  readonly #key: (item: T) => string | undefined | null;
+  #of?: T[];
+  #length = 0;
+  #first?: T;
+  #last?: T;
+  #byKey = new Map<string, T[]>();
+
+  constructor(key: (item: T) => string | undefined | null) {
+    this.#key = key;
+  }
+
+  find(list: T[], key: string): T[] {
+    const appended = this.#of === list && list.length >= this.#length && list[0] === this.#first && list[this.#length - 1] === this.#last;
+    if (!appended) [this.#byKey, this.#length] = [new Map(), 0];
+    for (const item of list.slice(this.#length)) {
+      const k = this.#key(item)?.toLowerCase();
+      if (k === undefined) continue;
+      const same = this.#byKey.get(k);
+      if (same) same.push(item);
+      else this.#byKey.set(k, [item]);
+    }
+    [this.#of, this.#length, this.#first, this.#last] = [list, list.length, list[0], list[list.length - 1]];
+    const wanted = key.toLowerCase();
+    return (this.#byKey.get(wanted) ?? []).filter((item) => this.#key(item)?.toLowerCase() === wanted);
+  }
+}
+
 /** A fleet of thousands asks this for every assignment of every request: no regex, no copy when there is nothing to trim. */
 function withoutTrailingSlashes(scope: string): string {
   let end = scope.length;
@@ -290,34 +326,37 @@ export class Store {
   }
 
   appsByUniqueName(uniqueName: string): App[] {
-    const wanted = uniqueName.toLowerCase();
-    return this.applications.filter((a) => a.uniqueName?.toLowerCase() === wanted);
+    return this.#appsByUniqueName.find(this.applications, uniqueName);
   }
 
   appByAppId(appId: string): App | undefined {
-    const wanted = appId.toLowerCase();
-    return this.applications.find((a) => a.appId.toLowerCase() === wanted);
+    return this.#appsByAppId.find(this.applications, appId)[0];
   }
 
   appById(id: string): App | undefined {
-    const wanted = id.toLowerCase();
-    return this.applications.find((a) => a.id.toLowerCase() === wanted);
+    return this.#appsById.find(this.applications, id)[0];
   }
 
   spByAppId(appId: string): ServicePrincipal | undefined {
-    const wanted = appId.toLowerCase();
-    return this.servicePrincipals.find((s) => s.appId.toLowerCase() === wanted);
+    return this.#spsByAppId.find(this.servicePrincipals, appId)[0];
   }
 
   spById(id: string): ServicePrincipal | undefined {
-    const wanted = id.toLowerCase();
-    return this.servicePrincipals.find((s) => s.id.toLowerCase() === wanted);
+    return this.#spsById.find(this.servicePrincipals, id)[0];
   }
 
   subscription(subscriptionId: string): Subscription | undefined {
-    const wanted = subscriptionId.toLowerCase();
-    return this.subscriptions.find((s) => s.subscriptionId.toLowerCase() === wanted);
+    return this.#subscriptionsById.find(this.subscriptions, subscriptionId)[0];
   }
+
+  readonly #appsByUniqueName = new Lookup<App>((a) => a.uniqueName);
+  readonly #appsByAppId = new Lookup<App>((a) => a.appId);
+  readonly #appsById = new Lookup<App>((a) => a.id);
+  readonly #spsByAppId = new Lookup<ServicePrincipal>((s) => s.appId);
+  readonly #spsById = new Lookup<ServicePrincipal>((s) => s.id);
+  readonly #subscriptionsById = new Lookup<Subscription>((s) => s.subscriptionId);
+  /** By principal and scope (scope without trailing slashes): a fleet's caller holds one per subscription, and every request checks its rights. */
+  readonly #assignmentsCovering = new Lookup<RoleAssignment>((a) => `${a.principalId} ${withoutTrailingSlashes(a.scope.toLowerCase())}`);
 
   roleDefinition(guid: string): RoleDefinition | undefined {
     return this.roleDefinitions.find((r) => r.id.toLowerCase() === guid.toLowerCase());
@@ -344,35 +383,13 @@ export class Store {
 
   /** The assignments of `principalId` whose scope covers `scope` (see scopeCovers), in the order of `roleAssignments`. */
   coveringAssignments(principalId: string, scope: string): RoleAssignment[] {
-    const byKey = this.#coverIndex();
     const s = withoutTrailingSlashes(scope.toLowerCase());
     // The scopes that cover s: '' (the root), each prefix of s that ends before a '/', and s itself.
     const covering = [''];
     for (let slash = s.indexOf('/', 1); slash > 0; slash = s.indexOf('/', slash + 1)) covering.push(s.slice(0, slash));
     if (s !== '') covering.push(s);
-    const principal = principalId.toLowerCase();
-    const found = covering.flatMap((c) => byKey.get(`${principal} ${c}`) ?? []);
-    return found.length < 2 ? found : found.sort((a, b) => this.roleAssignments.indexOf(a) - this.roleAssignments.indexOf(b));
-  }
-
-  /**
-   * The assignments by principal and scope: a fleet's caller holds one per subscription, and every
-   * request checks its rights. Tests push, splice and replace `roleAssignments` directly, so the index
-   * follows the array: appended items are added, anything else rebuilds it.
-   */
-  #cover?: { of: RoleAssignment[]; length: number; first?: RoleAssignment; last?: RoleAssignment; byKey: Map<string, RoleAssignment[]> };
-
-  #coverIndex(): Map<string, RoleAssignment[]> {
-    const list = this.roleAssignments;
-    const cover = this.#cover;
-    const appended = cover?.of === list && list.length >= cover.length && list[0] === cover.first && list[cover.length - 1] === cover.last;
-    const byKey = appended ? cover.byKey : new Map<string, RoleAssignment[]>();
-    for (const a of list.slice(appended ? cover.length : 0)) {
-      const key = `${a.principalId.toLowerCase()} ${withoutTrailingSlashes(a.scope.toLowerCase())}`;
-      byKey.set(key, [...(byKey.get(key) ?? []), a]);
-    }
-    this.#cover = { of: list, length: list.length, first: list[0], last: list[list.length - 1], byKey };
-    return byKey;
+    const found = covering.flatMap((c) => this.#assignmentsCovering.find(this.roleAssignments, `${principalId} ${c}`));
+    return found.length < 2 ? found : found.sort((x, y) => this.roleAssignments.indexOf(x) - this.roleAssignments.indexOf(y));
   }
 
   account(accountId: string): SpotAccount | undefined {
