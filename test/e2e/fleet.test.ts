@@ -164,11 +164,14 @@ test('continuous onboarding: a scheduled re-run links the new subscription and c
     assert.ok(emulator.mutating().length > 0);
     assert.equal(writesElsewhere(emulator, [added], [row!.accountId]), []);
 
-    // Once it is linked too, the next scheduled run sends no changing request at all.
+    // Once it is linked too, the next scheduled run sends no changing request at all, and a few reads
+    // per subscription beyond the fleet's two listings (Spot accounts, subscriptions).
     emulator.resetCounters();
     const third = await provision(emulator, cwd, args);
     assert.is(third.code, 0, third.stderr);
     assert.equal(emulator.mutating(), []);
+    const reads = emulator.count() - emulator.count('identity') - 2;
+    assert.ok(reads <= 2 * 5, `${reads} reads for 5 linked subscriptions`);
   } finally {
     await emulator.close();
   }

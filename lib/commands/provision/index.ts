@@ -48,6 +48,9 @@ Variables may also come from .env in the working directory (or --env-file); real
 Examples:
   Guided, at a terminal: asks for the token (hidden), the account and the subscription, shows the plan:
     npx tsx scripts/provision.ts
+  Every subscription you can see, each to its own Spot account; the plan first, then the run:
+    npx tsx scripts/provision.ts --all-subscriptions --create-accounts --dry-run
+    npx tsx scripts/provision.ts --all-subscriptions --create-accounts --yes
   CI, nothing asked, one JSON object on stdout:
     SPOTINST_TOKEN=… SPOTINST_ACCOUNT=act-1234abcd AZURE_SUBSCRIPTION_ID=… npx tsx scripts/provision.ts --yes --json
 `;
