@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OnboardError } from '../lib/core/errors.ts';
-import { assertSameTenant, emptyState, StateStore } from '../lib/core/state.ts';
+import { appendJsonLine, assertSameTenant, emptyState, readJsonLines, StateStore } from '../lib/core/state.ts';
 import { rejects } from './helpers.ts';
 
 const fresh = () => new StateStore(join(mkdtempSync(join(tmpdir(), 'state-test-')), 'nested', 'act-1234abcd.json'));
@@ -25,6 +25,33 @@ test('writes versioned JSON with mode 0600 and leaves no temp file', async () =>
   assert.equal(JSON.parse(readFileSync(store.path, 'utf8')), state);
   assert.equal(readdirSync(join(store.path, '..')).sort(), ['act-1234abcd.json', 'act-1234abcd.json.bak']);
   assert.equal(await store.load('act-1234abcd'), state);
+});
+
+test('a temp file a crash left behind, world-readable, is replaced: the state is written 0600 and no temp file stays', async () => {
+  const store = fresh();
+  await store.save(emptyState('act-1234abcd'));
+  const temp = join(store.path, '..', '.act-1234abcd.json.tmp');
+  writeFileSync(temp, 'half a state', { mode: 0o644 });
+  const state = emptyState('act-1234abcd');
+  state.tenantId = 't';
+  await store.save(state);
+  assert.equal(await store.load('act-1234abcd'), state);
+  assert.is(statSync(store.path).mode & 0o777, 0o600);
+  assert.not.ok(existsSync(temp));
+});
+
+test('fleet.jsonl-style journals: appended lines 0600, read back in order, a line a crash cut short left out', async () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'state-test-')), 'nested', 'journal.jsonl');
+  const isEntry = (value: unknown): value is { n: number } => typeof (value as { n?: unknown } | null)?.n === 'number';
+  const hints = { unreadable: 'u', invalid: 'i' };
+  assert.is(await readJsonLines(path, isEntry, hints), undefined);
+  await appendJsonLine(path, { n: 1 });
+  await appendJsonLine(path, { n: 2 });
+  assert.is(statSync(path).mode & 0o777, 0o600);
+  writeFileSync(path, '{"n":', { flag: 'a' });
+  assert.equal(await readJsonLines(path, isEntry, hints), [{ n: 1 }, { n: 2 }]);
+  writeFileSync(path, 'not json\n{"n":3}\n');
+  await rejects(readJsonLines(path, isEntry, hints), isStateError('Line 1'));
 });
 
 test('a state file of an older version that held a client secret: it is never read back, and no file keeps it', async () => {

@@ -15,23 +15,35 @@ export interface AuditLog {
  * killed leaves every line up to the failed request. Lines pass the run's redactor too, though an
  * entry never holds a body or a header other than ids.
  */
-export function openAuditLog(path: string, endpoints: Endpoints, redactor: Redactor): AuditLog {
-  let fd: number;
+export function openAuditLog(path: string, endpoints: Endpoints, redactor: Redactor, warn: (message: string) => void): AuditLog {
+  let fd: number | undefined;
   try {
     fd = openSync(path, 'a', 0o600);
     fchmodSync(fd, 0o600);
   } catch (error) {
+    if (fd !== undefined) closeSync(fd);
     const reason = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new UsageError([`--audit-log ${path} cannot be opened for appending (${reason}).`], 'Give a file in a directory you can write to.');
   }
-  const write = (entry: unknown) => writeSync(fd, `${redactor.redact(JSON.stringify(entry as AuditEntry))}\n`);
+  const file = fd;
+  let broken = false;
+  const write = (entry: unknown) => {
+    if (broken) return;
+    try {
+      writeSync(file, `${redactor.redact(JSON.stringify(entry as AuditEntry))}\n`);
+    } catch (error) {
+      // A full disk must not end the run mid-step (a throw here would surface in the SDK's request).
+      broken = true;
+      warn(`The audit log ${path} could not be written (${(error as NodeJS.ErrnoException).code ?? String(error)}); it stops here, the run goes on.`);
+    }
+  };
   auditChannel.subscribe(write);
   const stopObserving = observeHttp(endpoints);
   return {
     close() {
       stopObserving();
       auditChannel.unsubscribe(write);
-      closeSync(fd);
+      closeSync(file);
     },
   };
 }

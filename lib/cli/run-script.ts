@@ -64,7 +64,7 @@ export async function runScript(command: Command, edge: ProcessEdge): Promise<nu
     redactor.add(config.spotToken);
     redactor.add(edge.env.AZURE_CLIENT_SECRET);
     for (const warning of config.warnings) io.report.warn(warning);
-    if (config.auditLogPath) auditLog = openAuditLog(config.auditLogPath, config.endpoints, redactor);
+    if (config.auditLogPath) auditLog = openAuditLog(config.auditLogPath, config.endpoints, redactor, (message) => io.report.warn(message));
     await command.run(config, io);
     return 0;
   } catch (error) {

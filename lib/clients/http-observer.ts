@@ -62,6 +62,9 @@ export function observeHttp(endpoints: Endpoints): () => void {
     const s = inFlight.get(request);
     if (!s) return;
     inFlight.delete(request);
+    // Answered: the SDK sends that request no more, so its id need not be counted any longer.
+    const clientRequestId = (request as Partial<ClientRequest>).getHeader?.('x-ms-client-request-id');
+    if (status >= 200 && status < 300 && typeof clientRequestId === 'string') sendsById.delete(clientRequestId);
     publishAudit(entry(s, status, requestIds(s.service), error));
   };
   const failed = ({ request, error }: { request: object; error: Error }) => settle(request, 0, () => ({}), error.message);

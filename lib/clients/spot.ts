@@ -79,7 +79,7 @@ export async function createSpotApi({ baseUrl, token, retryLimit = 4 }: SpotClie
       // The create answer names the new account `id`, not `accountId` (spotinst/openapi).
       // No automatic retry: Spot does not de-duplicate account names, so resending after a 502/504 or a
       // reset connection, when the first request may already have created the account, leaves an orphan.
-      // Callers look the account up by name before creating one instead (lib/fleet.ts, lib/guide.ts).
+      // Callers look the account up by name before creating one instead (lib/commands/provision/fleet.ts, guide.ts).
       const [created] = await call<{ id: string; name: string; organizationId?: string }>(() =>
         api.post('setup/account', { json: { account: { name } }, retry: 0 }).json(),
       );

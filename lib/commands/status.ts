@@ -83,7 +83,8 @@ async function probe(name: string, run: () => Promise<Check[]>): Promise<Check[]
   try {
     return await run();
   } catch (error) {
-    if (error instanceof ApiError) return [check(name, 'error', error.message)];
+    // The whole paragraph: what failed, what to do, and the failed request's ids for support.
+    if (error instanceof ApiError) return [check(name, 'error', describeFailure(error, false).replace(/^Error: /, ''))];
     throw error;
   }
 }

@@ -55,7 +55,7 @@ export interface Config {
   auditLogPath?: string;
   /** The --state path, resolved; without it the state lives at `statePathFor`. */
   statePath?: string;
-  /** --state-dir, resolved: where each link's `<account-id>.json` and fleet.json live. */
+  /** --state-dir, resolved: where each link's `<account-id>.json` and fleet.jsonl live. */
   stateDir: string;
   /** --all (status, rotate-secret): every link recorded in the state directory. */
   all: boolean;
@@ -166,7 +166,7 @@ export function statePathFor(config: Pick<Config, 'statePath' | 'stateDir'>, acc
   return config.statePath ?? join(config.stateDir, `${accountId}.json`);
 }
 
-/** The directory of the state files that are not named with --state (and of fleet.json). */
+/** The directory of the state files that are not named with --state (and of fleet.jsonl). */
 export function stateDirOf(config: Pick<Config, 'stateDir'>): string {
   return config.stateDir;
 }
@@ -218,11 +218,6 @@ function subscriptionSection({ flag, flags, given, pick, env, problems }: Inputs
       const names = single.map((n) => `--${n}`).join(', ');
       problems.push(
         `${names} name${single.length === 1 ? 's' : ''} one Spot account's link, but several subscriptions were given: each is linked to its own Spot account (the one whose providerExternalId is the subscription, or a new one with --create-accounts), with its own state file and application. Drop ${names}, or give one --subscription.`,
-      );
-    }
-    if (given('dry-run')) {
-      problems.push(
-        "--dry-run plans one subscription's link; with several subscriptions, plan one at a time (--subscription <id> --account-id act-… --dry-run).",
       );
     }
   } else if (createAccounts) {

@@ -41,7 +41,7 @@ export const OPTIONS = {
   cloud: { type: 'string', default: 'AzurePublicCloud', help: `Azure cloud: ${CLOUD_NAMES.join(', ')}` },
   role: { type: 'string', default: 'Contributor', help: 'role to assign: a role name or id, or spot-minimal (a custom role with only what Spot needs)' },
   state: { type: 'string', default: '<state-dir>/<account-id>.json', help: "one link's state file (the record that makes runs resumable)" },
-  'state-dir': { type: 'string', default: '.spot-azure-onboard', help: 'directory of the state files: one per Spot account, and fleet.json' },
+  'state-dir': { type: 'string', default: '.spot-azure-onboard', help: 'directory of the state files: one per Spot account, and fleet.jsonl' },
   all: { type: 'boolean', help: 'every link recorded in the state directory' },
   'if-expiring-within': { type: 'string', help: 'rotate only a secret that expires within this many days; otherwise report "not due" and change nothing' },
   relink: {

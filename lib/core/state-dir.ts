@@ -3,8 +3,10 @@ import { basename, join } from 'node:path';
 import { readJsonFile, type State } from './state.ts';
 import { unusable } from './state-location.ts';
 
-/** The fleet's own record (the Spot accounts a fleet run created), beside the links' state files. */
-export const FLEET_FILE = 'fleet.json';
+/** The fleet's own journal (the Spot accounts a fleet run created), beside the links' state files. */
+export const FLEET_FILE = 'fleet.jsonl';
+/** What earlier versions kept it in: not a link's state file either. */
+const EARLIER_FLEET_FILE = 'fleet.json';
 
 /** A link recorded in the state directory: its state file and the account (and subscription) it names. */
 export interface RecordedLink {
@@ -31,7 +33,7 @@ export async function listLinks(dir: string): Promise<RecordedLink[]> {
     if (code === 'ENOENT') return [];
     throw unusable(dir, code === 'ENOTDIR' ? 'it is not a directory' : `it cannot be listed (${code})`);
   }
-  const files = names.filter((name) => name.endsWith('.json') && name !== FLEET_FILE).sort();
+  const files = names.filter((name) => name.endsWith('.json') && name !== EARLIER_FLEET_FILE).sort();
   const links = await Promise.all(
     files.map(async (name): Promise<RecordedLink> => {
       const path = join(dir, name);

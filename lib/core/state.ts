@@ -1,4 +1,4 @@
-import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { StepRecords } from '../steps/outputs.ts';
 import { OnboardError } from './errors.ts';
@@ -84,6 +84,7 @@ export function emptyState(accountId: string): State {
 export class StateStore {
   readonly path: string;
   #lockHeld = false;
+  #backedUp = false;
 
   readonly #now: () => Date;
 
@@ -128,21 +129,24 @@ export class StateStore {
 
   async save(state: State): Promise<void> {
     await makeStateDir(dirname(this.path));
-    await this.#keepBackup();
+    // Before the first overwrite only (as Terraform's statemgr does): a run saves after every step, and a
+    // fleet runs thousands, so a backup of each save would double the writes for no better restore point.
+    this.#backedUp ||= await this.#keepBackup();
     await writeJsonAtomic(this.path, state);
   }
 
-  /** The previous state as `.bak`; a file of a version before 0.2 may still hold a client secret, which the backup drops. */
-  async #keepBackup(): Promise<void> {
+  /** The previous state as `.bak`, if there is one; a file of a version before 0.2 may still hold a client secret, which the backup drops. */
+  async #keepBackup(): Promise<boolean> {
     let previous: State;
     try {
       previous = JSON.parse(await readFile(this.path, 'utf8')) as State;
     } catch {
-      return;
+      return false;
     }
     delete (previous as { secret?: unknown }).secret;
     await rm(this.backupPath, { force: true });
     await writeFile(this.backupPath, `${JSON.stringify(previous, null, 2)}\n`, { mode: 0o600 });
+    return true;
   }
 
   /** Takes the lock, or explains who holds it. A lock left by a process that no longer runs is taken over. */
@@ -227,9 +231,60 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
   await makeStateDir(dirname(path));
   // One fixed temp name: a temp file left by a crash is replaced by the next write, not left beside it.
   const temp = join(dirname(path), `.${basename(path)}.tmp`);
-  await rm(temp, { force: true });
-  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  const text = `${JSON.stringify(value, null, 2)}\n`;
+  // Created exclusively, so it is new and 0600. A run saves after every step (a fleet, thousands of
+  // times): the usual write costs this one call (makeStateDir probes a directory once per process), and
+  // a crash's temp file one more.
+  const create = () => writeFile(temp, text, { mode: 0o600, flag: 'wx' });
+  try {
+    await create();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    await rm(temp, { force: true });
+    await create();
+  }
   await rename(temp, path);
+}
+
+/**
+ * A journal this tool appends to, one JSON value per line: undefined when it does not exist. A last line
+ * without its newline is a write a crash cut short, and is left out; any other bad line is an error with `hints`.
+ */
+export async function readJsonLines<T>(
+  path: string,
+  isValid: (value: unknown) => value is T,
+  hints: { unreadable: string; invalid: string },
+): Promise<T[] | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new OnboardError('state', `Cannot read the state file ${path}: ${(error as Error).message}.`, hints.unreadable);
+  }
+  const lines = text.split('\n');
+  // After the last newline: '' when the file ends cleanly, a cut-short line when not.
+  lines.pop();
+  return lines.map((line, index) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      value = undefined;
+    }
+    if (!isValid(value))
+      throw new OnboardError('state', `Line ${index + 1} of the state file ${path} is not valid; the file was left untouched.`, hints.invalid);
+    return value;
+  });
+}
+
+/**
+ * One JSON line appended, mode 0600 when the file is new. Rewriting a whole file for each new entry costs
+ * a fleet of n subscriptions n² bytes; an append costs one line, and a crash can only cut the last one short.
+ */
+export async function appendJsonLine(path: string, value: unknown): Promise<void> {
+  await makeStateDir(dirname(path));
+  await appendFile(path, `${JSON.stringify(value)}\n`, { mode: 0o600 });
 }
 
 /** Links the written temp file into place; where the filesystem has no hard links (FAT, some SMB shares), creates it exclusively instead. */

@@ -108,11 +108,12 @@ export interface RecordedRole {
 export function asksForRecordedRole(asked: string, recorded: RecordedRole, subscriptionId: string): boolean {
   const wanted = asked.toLowerCase();
   const recordedGuid = recorded.roleDefinitionId?.split('/').pop()?.toLowerCase() ?? CONTRIBUTOR_ROLE_ID;
-  const recordedName = (recorded.roleName ?? (recorded.roleDefinitionId ? '' : 'Contributor')).toLowerCase();
-  if (wanted === SPOT_MINIMAL) return recordedName === spotMinimalRoleName(subscriptionId).toLowerCase();
+  const recordedName = recorded.roleName ?? (recorded.roleDefinitionId ? '' : 'Contributor');
+  if (wanted === SPOT_MINIMAL) return recordedName === spotMinimalRoleName(subscriptionId);
   if (wanted === 'contributor') return recordedGuid === CONTRIBUTOR_ROLE_ID;
   const guid = guidOf(asked);
-  return guid ? guid === recordedGuid : wanted === recordedName;
+  // Names exactly, as the lookup matches them (a different case fails there, so it must not pass here).
+  return guid ? guid === recordedGuid : asked === recordedName;
 }
 
 /** The recorded role's name for people: links made before --role existed hold Contributor. */

@@ -41,3 +41,38 @@ export async function findSpotAccount(spot: SpotApi, accountId: string): Promise
 export function accountNameFor(subscription: { subscriptionId: string; subscriptionName: string }): string {
   return `${subscription.subscriptionName} (${subscription.subscriptionId})`;
 }
+
+/**
+ * The accounts of one listing, found by id, by the subscription linked to them (Spot sets
+ * `providerExternalId` when credentials are linked) and, among unlinked ones, by name, each in constant
+ * time: a fleet looks up thousands of subscriptions in thousands of accounts. The first of duplicates wins.
+ */
+export class SpotAccountIndex {
+  readonly #byId = new Map<string, SpotAccount>();
+  readonly #byLinkedSubscription = new Map<string, SpotAccount>();
+  readonly #unlinkedByName = new Map<string, SpotAccount>();
+
+  constructor(accounts: SpotAccount[]) {
+    for (const account of accounts) this.add(account);
+  }
+
+  add(account: SpotAccount): void {
+    if (!this.#byId.has(account.accountId)) this.#byId.set(account.accountId, account);
+    const linked = account.providerExternalId?.toLowerCase();
+    if (linked) {
+      if (!this.#byLinkedSubscription.has(linked)) this.#byLinkedSubscription.set(linked, account);
+    } else if (!this.#unlinkedByName.has(account.name)) this.#unlinkedByName.set(account.name, account);
+  }
+
+  byId(accountId: string): SpotAccount | undefined {
+    return this.#byId.get(accountId);
+  }
+
+  linkedTo(subscriptionId: string): SpotAccount | undefined {
+    return this.#byLinkedSubscription.get(subscriptionId.toLowerCase());
+  }
+
+  unlinkedNamed(name: string): SpotAccount | undefined {
+    return this.#unlinkedByName.get(name);
+  }
+}

@@ -8,7 +8,7 @@ import { allows, ROLE_ASSIGNMENT_WRITE, ROLE_DEFINITION_WRITE } from '../domain/
 import { resolveRoleDefinition } from '../domain/roles.ts';
 import { findSpotAccount } from '../domain/spot-accounts.ts';
 import { role } from './role.ts';
-import { AccountLinkedElsewhere, checkSecretPolicy, startRelink } from './shared.ts';
+import { AccountLinkedElsewhere, checkSecretPolicy, sameId, startRelink } from './shared.ts';
 import type { Step } from './step.ts';
 
 /**
@@ -53,9 +53,9 @@ export const preflight: Step<'preflight'> = {
 async function checkSubscription(ctx: Context): Promise<Subscription> {
   const arm = await ctx.clients.arm();
   const wanted = ctx.config.subscriptionId ?? ctx.state.subscriptionId;
-  if (ctx.state.subscriptionId && wanted && wanted !== ctx.state.subscriptionId) {
+  if (ctx.state.subscriptionId && wanted && !sameId(wanted, ctx.state.subscriptionId)) {
     if (!ctx.config.relink) throw new AccountLinkedElsewhere(ctx.accountId, ctx.state.subscriptionId, wanted, `the state file ${ctx.statePath} says so`);
-    startRelink(ctx, ctx.state.subscriptionId);
+    startRelink(ctx, ctx.state.subscriptionId, wanted);
   }
   if (wanted) {
     let found: Subscription | undefined;
@@ -92,11 +92,17 @@ async function checkSubscription(ctx: Context): Promise<Subscription> {
  * there: stop, unless --relink asks to move it. Returns them (the link step names the clientId it replaces).
  */
 async function checkOneSubscriptionPerAccount(ctx: Context, subscriptionId: string): Promise<LinkedCredentials | undefined> {
-  const linked = await (await ctx.clients.spot()).getAzureCredentials(ctx.accountId);
-  if (linked && linked.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase()) {
+  // spotinst/openapi documents 200 and 400 for this read (cloudCredentialsForAzure.yaml), not what an account
+  // that was never given credentials answers (the emulator: no items). A 400 or 404 for the account just
+  // found is read as "none"; the link step's POST then says what Spot thinks.
+  const linked = await (await ctx.clients.spot()).getAzureCredentials(ctx.accountId).catch((error: unknown) => {
+    if (error instanceof ApiError && (error.status === 400 || error.status === 404)) return undefined;
+    throw error;
+  });
+  if (linked && !sameId(linked.subscriptionId, subscriptionId)) {
     if (!ctx.config.relink)
       throw new AccountLinkedElsewhere(ctx.accountId, linked.subscriptionId, subscriptionId, `Spot holds credentials of clientId ${linked.clientId} for it`);
-    startRelink(ctx, linked.subscriptionId);
+    startRelink(ctx, linked.subscriptionId, subscriptionId);
   }
   return linked;
 }

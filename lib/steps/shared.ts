@@ -153,9 +153,12 @@ export class AccountLinkedElsewhere extends OnboardError {
  * link step has released it, so a run stopped midway still removes what the tool left there. A state
  * that records the old subscription forgets what it did there, so this run does it for the new one.
  */
-export function startRelink(ctx: Context, fromSubscriptionId: string): void {
-  if (ctx.state.relinkFrom) return;
-  const recordsIt = ctx.state.subscriptionId?.toLowerCase() === fromSubscriptionId.toLowerCase();
+export function startRelink(ctx: Context, fromSubscriptionId: string, toSubscriptionId: string): void {
+  if (sameId(fromSubscriptionId, toSubscriptionId)) return;
+  // A move already under way from elsewhere is finished first; one whose target has turned back to the
+  // subscription it was leaving starts again, away from the subscription the state now records.
+  if (ctx.state.relinkFrom && !sameId(ctx.state.relinkFrom.subscriptionId, toSubscriptionId)) return;
+  const recordsIt = sameId(ctx.state.subscriptionId, fromSubscriptionId);
   const role = recordsIt ? ctx.state.steps.role?.outputs : undefined;
   ctx.state.relinkFrom = {
     subscriptionId: fromSubscriptionId,
@@ -170,6 +173,11 @@ export function startRelink(ctx: Context, fromSubscriptionId: string): void {
   }
   if (recordsIt) delete ctx.state.subscriptionId;
   delete ctx.state.superseded;
+}
+
+/** Subscription ids compare without case: ARM answers in lower case, users type either. */
+export function sameId(a: string | undefined, b: string | undefined): boolean {
+  return a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
 }
 
 /** What releasing the old subscription would do, for the plan: the tool's role assignment there, and the records that go stale. */
@@ -191,9 +199,15 @@ export async function planRelease(ctx: Context): Promise<string | undefined> {
 export async function releasePrevious(ctx: Context): Promise<string | undefined> {
   const from = ctx.state.relinkFrom;
   if (!from) return undefined;
-  const own = await ownRoleAssignment(() => ctx.clients.arm(), { ...from, servicePrincipalId: need(ctx, 'servicePrincipalId') });
-  if (own) await unlessNotFound((await ctx.clients.arm()).deleteRoleAssignment(own.scope, own.name));
   const to = need(ctx, 'subscriptionId');
+  if (sameId(from.subscriptionId, to)) {
+    // The move turned back before it finished: the subscription it was leaving is the one just linked.
+    delete ctx.state.relinkFrom;
+    return undefined;
+  }
+  const found = await ownRoleAssignment(() => ctx.clients.arm(), { ...from, servicePrincipalId: need(ctx, 'servicePrincipalId') });
+  const own = found && found.id.toLowerCase() !== ctx.outputs.roleAssignmentId?.toLowerCase() ? found : undefined;
+  if (own) await unlessNotFound((await ctx.clients.arm()).deleteRoleAssignment(own.scope, own.name));
   const records = await staleRecords(ctx, from.subscriptionId);
   for (const record of records) {
     const store = new StateStore(record.path, ctx.now);
@@ -207,14 +221,16 @@ export async function releasePrevious(ctx: Context): Promise<string | undefined>
     }
   }
   delete ctx.state.relinkFrom;
-  const removed = own ? `removed the tool's role assignment ${own.name} there` : 'the tool held no role assignment there';
+  const removed = own
+    ? `removed the tool's role assignment ${own.name} there`
+    : from.roleAssignmentPreexisting === 'true'
+      ? 'kept the role assignment there, which existed before this tool'
+      : 'the tool held no role assignment there';
   return `released subscription ${from.subscriptionId}: ${removed}${records.length ? `; marked ${records.length} state record(s) of it superseded` : ''}`;
 }
 
 /** The other live state files of this account in the state directory that record the old subscription. */
 async function staleRecords(ctx: Context, subscriptionId: string): Promise<RecordedLink[]> {
   const links = await liveLinks(stateDirOf(ctx.config));
-  return links.filter(
-    (link) => link.path !== ctx.statePath && link.accountId === ctx.accountId && link.subscriptionId?.toLowerCase() === subscriptionId.toLowerCase(),
-  );
+  return links.filter((link) => link.path !== ctx.statePath && link.accountId === ctx.accountId && sameId(link.subscriptionId, subscriptionId));
 }

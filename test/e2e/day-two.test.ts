@@ -238,7 +238,7 @@ test('an unusable state location is a usage error naming the path, before any re
 
 test('--state-dir is accepted with several subscriptions and keeps the fleet record there', async () => {
   const ids = readdirSync(linksDir()).sort();
-  assert.ok(ids.includes('fleet.json'));
+  assert.ok(ids.includes('fleet.jsonl'), `the fleet journal: ${ids}`);
   assert.is(ids.filter((f) => /^act-[0-9a-f]{8}\.json$/.test(f)).length, LINKS);
   fleet.resetCounters();
   const again = await runCli('provision.ts', ['--all-subscriptions', '--state-dir', linksDir()], { env: cliEnv(fleet), cwd: workdir() });

@@ -103,7 +103,7 @@ test('--secret-expiry on a linked account says it applies at the next rotation',
     assert.is(run.code, 0, output(run));
     assert.match(
       run.stdout,
-      `secret: already done; --secret-expiry 3 applies at the next rotation (rotate-secret.ts); the current secret keeps its end date ${end.slice(0, 10)}`,
+      `secret: already done; --secret-expiry 3 applies to the next secret, at a rotation: rotate-secret.ts --secret-expiry 3 replaces the current one, which keeps its end date ${end.slice(0, 10)} until then`,
     );
     assert.equal(e.mutating(), []);
   });

@@ -114,4 +114,35 @@ test('Spot holding another application for the same subscription: the plan and t
   });
 });
 
+test('the linked subscription named in upper case is the same subscription: no move, nothing removed', async () => {
+  await withEmulator(TWO, async (e) => {
+    const cwd = await linkedWorkdir(e);
+    for (const args of [[], ['--relink']]) {
+      e.resetCounters();
+      const run = await cli(e, 'provision.ts', cwd, ['--subscription', subscription(e, S1).toUpperCase(), ...args, '--yes']);
+      assert.is(run.code, 0, output(run));
+      assert.equal(e.mutating(), [], `a re-run ${args.join(' ')} changed something`);
+      assertOnboarded(e, account(e), subscription(e, S1), `upper case ${args.join(' ')}`);
+    }
+  });
+});
+
+test('a move that failed midway and then turned back to where it started leaves the tool on that subscription only', async () => {
+  await withEmulator(TWO, async (e) => {
+    const cwd = await linkedWorkdir(e);
+    e.faults.add({ api: 'spot', method: 'POST', path: /^\/azure\/setup\/credentials\?/, status: 400, times: 1 });
+    const failed = await cli(e, 'provision.ts', cwd, ['--subscription', subscription(e, S2), '--relink', '--yes']);
+    assert.is(failed.code, 1, output(failed));
+    assert.is(toolAssignmentsOn(e, S2).length, 1, 'the move had assigned the role on S2');
+
+    const back = await cli(e, 'provision.ts', cwd, ['--subscription', subscription(e, S1), '--relink', '--yes']);
+    assert.is(back.code, 0, output(back));
+    assertOnboarded(e, account(e), subscription(e, S1), 'after turning back');
+    assert.equal(toolAssignmentsOn(e, S2), [], "the tool's role on S2 is left behind");
+    assert.is(e.store.spot.credentials.get(account(e))!.subscriptionId, subscription(e, S1));
+    const status = await cli(e, 'status.ts', cwd, []);
+    assert.is(status.code, 0, output(status));
+  });
+});
+
 test.run();

@@ -232,7 +232,7 @@ function listAssignments(call: Call, scope: string): ApiResponse {
   return { status: 200, body: { value: items.map(assignmentJson) } };
 }
 
-function putAssignment(call: Call, scope: string, subscription: Subscription, name: string): ApiResponse {
+function putAssignment(call: Call, scope: string, subscription: Subscription, name: string, existing: RoleAssignment | undefined): ApiResponse {
   const { req, ctx, token } = call;
   const { store } = ctx;
   if (!isGuid(name)) return armError(400, 'InvalidRoleAssignmentId', `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`);
@@ -272,9 +272,9 @@ function putAssignment(call: Call, scope: string, subscription: Subscription, na
       `The PrincipalId '${principalId.replaceAll('-', '')}' has type 'ServicePrincipal' , which is different from specified PrincipalType '${principalType}'.`,
     );
   }
-  const existing = store.roleAssignments.find((a) => a.id.toLowerCase() === fullId.toLowerCase());
+  const [wantedPrincipal, wantedScope] = [principalId.toLowerCase(), scope.toLowerCase()];
   const same = (a: RoleAssignment): boolean =>
-    a.principalId.toLowerCase() === principalId.toLowerCase() && roleGuidOf(a.roleDefinitionId) === roleGuid && a.scope.toLowerCase() === scope.toLowerCase();
+    a.principalId.toLowerCase() === wantedPrincipal && roleGuidOf(a.roleDefinitionId) === roleGuid && a.scope.toLowerCase() === wantedScope;
   if (existing) {
     if (!same(existing))
       return armError(409, 'RoleAssignmentUpdateNotPermitted', 'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.');
@@ -306,7 +306,7 @@ function roleAssignments(call: Call, scope: string, name: string | undefined): A
     return listAssignments(call, scope);
   }
   const fullId = `${scope}${AUTHZ}/roleAssignments/${name}`;
-  const existing = ctx.store.roleAssignments.find((a) => a.id.toLowerCase() === fullId.toLowerCase());
+  const existing = ctx.store.assignmentById(fullId);
   switch (req.method) {
     case 'GET':
       if (!can(call, scope, 'Microsoft.Authorization/roleAssignments/read'))
@@ -315,7 +315,7 @@ function roleAssignments(call: Call, scope: string, name: string | undefined): A
         ? { status: 200, body: assignmentJson(existing) }
         : armError(404, 'RoleAssignmentNotFound', `The role assignment '${name}' is not found.`);
     case 'PUT':
-      return putAssignment(call, scope, resolved.subscription, name);
+      return putAssignment(call, scope, resolved.subscription, name, existing);
     case 'DELETE':
       if (!can(call, scope, 'Microsoft.Authorization/roleAssignments/delete'))
         return authorizationFailed(token, 'Microsoft.Authorization/roleAssignments/delete', fullId);

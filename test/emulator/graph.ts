@@ -182,12 +182,12 @@ function filterList<T>(items: T[], req: ApiRequest, fields: Record<string, (item
       );
     }
   }
-  return items.filter((item) =>
-    clauses.every((clause) => {
-      const getter = Object.entries(fields).find(([f]) => f.toLowerCase() === clause.field.toLowerCase())?.[1];
-      return getter?.(item)?.toLowerCase() === clause.value.toLowerCase();
-    }),
-  );
+  // Each clause's getter and value once, not once per item: a fleet's tenant holds thousands.
+  const tests = clauses.map((clause) => ({
+    getter: Object.entries(fields).find(([f]) => f.toLowerCase() === clause.field.toLowerCase())?.[1],
+    value: clause.value.toLowerCase(),
+  }));
+  return items.filter((item) => tests.every(({ getter, value }) => getter?.(item)?.toLowerCase() === value));
 }
 
 function applyAppFields(app: App, body: Record<string, unknown>): ApiResponse | undefined {

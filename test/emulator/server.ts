@@ -337,14 +337,15 @@ export async function startEmulator(options: Partial<EmulatorOptions> = {}): Pro
     if (counted) {
       inFlight++;
       emulator.peakInFlight = Math.max(emulator.peakInFlight, inFlight);
-      // 'finish' (the whole answer handed to the socket) comes before the client can read it and send its
-      // next request; 'close' may come later than that, which would count a finished request as in flight.
+      // 'prefinish' comes from res.end() itself, before any of the answer can reach the client. 'finish'
+      // waits for the TLS socket's write callback, after which the client may already have sent its next
+      // request (counted first on a busy loop: one too many in flight); 'close' comes later still.
       let counting = true;
       const done = () => {
         if (counting) inFlight--;
         counting = false;
       };
-      res.once('finish', done);
+      res.once('prefinish', done);
       res.once('close', done);
     }
 

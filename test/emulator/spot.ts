@@ -4,7 +4,7 @@ import type { ApiHandler, ApiRequest, ApiResponse, Context } from './http.ts';
 import { bearer, isRecord, lagging, str } from './http.ts';
 import { checkClientCredentials } from './identity.ts';
 import type { SpotAccount } from './store.ts';
-import { digits, hex, scopeCovers } from './store.ts';
+import { digits, hex } from './store.ts';
 
 interface SpotError {
   code: string;
@@ -52,7 +52,7 @@ function cantValidate(req: ApiRequest, detail: string): ApiResponse {
  * With no covering assignment at all, never.
  */
 function rbacCaughtUp(ctx: Context, principalId: string, scope: string): boolean {
-  const covering = ctx.store.assignmentsFor(principalId).filter((a) => scopeCovers(a.scope, scope));
+  const covering = ctx.store.coveringAssignments(principalId, scope);
   return covering.some((a) => !lagging(ctx, 'spotRbac', a.id, a.createdAt));
 }
 

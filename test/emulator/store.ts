@@ -205,9 +205,52 @@ export function roleGuidOf(roleDefinitionId: string): string {
 }
 
 export function scopeCovers(assignmentScope: string, scope: string): boolean {
-  const a = assignmentScope.toLowerCase().replace(/\/+$/, '');
-  const s = scope.toLowerCase().replace(/\/+$/, '');
-  return a === '' || s === a || s.startsWith(a + '/');
+  const a = withoutTrailingSlashes(assignmentScope.toLowerCase());
+  const s = withoutTrailingSlashes(scope.toLowerCase());
+  return a === '' || s === a || (s.startsWith(a) && s[a.length] === '/');
+}
+
+/**
+ * Items of one of the store's arrays by a key, compared lower-cased, in the array's order: a fleet of
+ * thousands looks up its applications, service principals and rights on every request. Tests push to,
+ * splice and replace the arrays directly, so the index follows the array: items appended since the last
+ * look are added, any other change rebuilds it. A key changed in place is checked on every hit, so an
+ * item is never found under a key it no longer has. (Role assignments are looked up by id with a scan:
+ * tests rename them in place.)
+ */
+class Lookup<T> {
+  readonly #key: (item: T) => string | undefined | null;
+  #of?: T[];
+  #length = 0;
+  #first?: T;
+  #last?: T;
+  #byKey = new Map<string, T[]>();
+
+  constructor(key: (item: T) => string | undefined | null) {
+    this.#key = key;
+  }
+
+  find(list: T[], key: string): T[] {
+    const appended = this.#of === list && list.length >= this.#length && list[0] === this.#first && list[this.#length - 1] === this.#last;
+    if (!appended) [this.#byKey, this.#length] = [new Map(), 0];
+    for (const item of list.slice(this.#length)) {
+      const k = this.#key(item)?.toLowerCase();
+      if (k === undefined) continue;
+      const same = this.#byKey.get(k);
+      if (same) same.push(item);
+      else this.#byKey.set(k, [item]);
+    }
+    [this.#of, this.#length, this.#first, this.#last] = [list, list.length, list[0], list[list.length - 1]];
+    const wanted = key.toLowerCase();
+    return (this.#byKey.get(wanted) ?? []).filter((item) => this.#key(item)?.toLowerCase() === wanted);
+  }
+}
+
+/** A fleet of thousands asks this for every assignment of every request: no regex, no copy when there is nothing to trim. */
+function withoutTrailingSlashes(scope: string): string {
+  let end = scope.length;
+  while (end > 0 && scope[end - 1] === '/') end--;
+  return end === scope.length ? scope : scope.slice(0, end);
 }
 
 /** ARM action matching: case-insensitive, `*` matches any run of characters. */
@@ -283,46 +326,70 @@ export class Store {
   }
 
   appsByUniqueName(uniqueName: string): App[] {
-    return this.applications.filter((a) => a.uniqueName?.toLowerCase() === uniqueName.toLowerCase());
+    return this.#appsByUniqueName.find(this.applications, uniqueName);
   }
 
   appByAppId(appId: string): App | undefined {
-    return this.applications.find((a) => a.appId.toLowerCase() === appId.toLowerCase());
+    return this.#appsByAppId.find(this.applications, appId)[0];
   }
 
   appById(id: string): App | undefined {
-    return this.applications.find((a) => a.id.toLowerCase() === id.toLowerCase());
+    return this.#appsById.find(this.applications, id)[0];
   }
 
   spByAppId(appId: string): ServicePrincipal | undefined {
-    return this.servicePrincipals.find((s) => s.appId.toLowerCase() === appId.toLowerCase());
+    return this.#spsByAppId.find(this.servicePrincipals, appId)[0];
   }
 
   spById(id: string): ServicePrincipal | undefined {
-    return this.servicePrincipals.find((s) => s.id.toLowerCase() === id.toLowerCase());
+    return this.#spsById.find(this.servicePrincipals, id)[0];
   }
 
   subscription(subscriptionId: string): Subscription | undefined {
-    return this.subscriptions.find((s) => s.subscriptionId.toLowerCase() === subscriptionId.toLowerCase());
+    return this.#subscriptionsById.find(this.subscriptions, subscriptionId)[0];
   }
+
+  readonly #appsByUniqueName = new Lookup<App>((a) => a.uniqueName);
+  readonly #appsByAppId = new Lookup<App>((a) => a.appId);
+  readonly #appsById = new Lookup<App>((a) => a.id);
+  readonly #spsByAppId = new Lookup<ServicePrincipal>((s) => s.appId);
+  readonly #spsById = new Lookup<ServicePrincipal>((s) => s.id);
+  readonly #subscriptionsById = new Lookup<Subscription>((s) => s.subscriptionId);
+  /** By principal and scope (scope without trailing slashes): a fleet's caller holds one per subscription, and every request checks its rights. */
+  readonly #assignmentsCovering = new Lookup<RoleAssignment>((a) => `${a.principalId} ${withoutTrailingSlashes(a.scope.toLowerCase())}`);
 
   roleDefinition(guid: string): RoleDefinition | undefined {
     return this.roleDefinitions.find((r) => r.id.toLowerCase() === guid.toLowerCase());
   }
 
+  assignmentById(id: string): RoleAssignment | undefined {
+    const wanted = id.toLowerCase();
+    return this.roleAssignments.find((a) => a.id.toLowerCase() === wanted);
+  }
+
   assignmentsFor(principalId: string): RoleAssignment[] {
-    return this.roleAssignments.filter((a) => a.principalId.toLowerCase() === principalId.toLowerCase());
+    const wanted = principalId.toLowerCase();
+    return this.roleAssignments.filter((a) => a.principalId.toLowerCase() === wanted);
   }
 
   /** The permissions `principalId` holds at `scope`, one entry per covering role assignment. */
   permissionsAt(principalId: string, scope: string): Permission[] {
-    return this.assignmentsFor(principalId)
-      .filter((a) => scopeCovers(a.scope, scope))
-      .flatMap((a) => this.roleDefinition(roleGuidOf(a.roleDefinitionId))?.permissions ?? []);
+    return this.coveringAssignments(principalId, scope).flatMap((a) => this.roleDefinition(roleGuidOf(a.roleDefinitionId))?.permissions ?? []);
   }
 
   hasAccess(principalId: string, scope: string): boolean {
-    return this.assignmentsFor(principalId).some((a) => scopeCovers(a.scope, scope));
+    return this.coveringAssignments(principalId, scope).length > 0;
+  }
+
+  /** The assignments of `principalId` whose scope covers `scope` (see scopeCovers), in the order of `roleAssignments`. */
+  coveringAssignments(principalId: string, scope: string): RoleAssignment[] {
+    const s = withoutTrailingSlashes(scope.toLowerCase());
+    // The scopes that cover s: '' (the root), each prefix of s that ends before a '/', and s itself.
+    const covering = [''];
+    for (let slash = s.indexOf('/', 1); slash > 0; slash = s.indexOf('/', slash + 1)) covering.push(s.slice(0, slash));
+    if (s !== '') covering.push(s);
+    const found = covering.flatMap((c) => this.#assignmentsCovering.find(this.roleAssignments, `${principalId} ${c}`));
+    return found.length < 2 ? found : found.sort((x, y) => this.roleAssignments.indexOf(x) - this.roleAssignments.indexOf(y));
   }
 
   account(accountId: string): SpotAccount | undefined {

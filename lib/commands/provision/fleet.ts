@@ -11,9 +11,10 @@ import { abortableSleep } from '../../core/interrupt.ts';
 import { once } from '../../core/once.ts';
 import type { Reporter } from '../../core/reporter.ts';
 import type { SessionDeps } from '../../core/session.ts';
-import { readJsonFile, StateStore, writeJsonAtomic } from '../../core/state.ts';
+import { appendJsonLine, readJsonLines, StateStore } from '../../core/state.ts';
 import { FLEET_FILE } from '../../core/state-dir.ts';
-import { accountNameFor, listSpotAccounts } from '../../domain/spot-accounts.ts';
+import { accountNameFor, listSpotAccounts, SpotAccountIndex } from '../../domain/spot-accounts.ts';
+import { table } from './output.ts';
 import { provision } from './run.ts';
 
 export type FleetStatus = 'linked' | 'already linked' | 'failed' | 'not run';
@@ -36,17 +37,92 @@ export interface FleetResult {
   interrupted: boolean;
 }
 
-/** The Spot accounts this tool created, by subscription: a crash after creating one must not create a second. */
-interface FleetState {
-  version: 1;
-  createdAccounts: Record<string, { accountId: string; name: string; at: string }>;
+/** One line of fleet.jsonl: a Spot account this tool created for a subscription (or found by the name it gives them). */
+interface CreatedAccount {
+  subscriptionId: string;
+  accountId: string;
+  name: string;
+  at: string;
 }
 
-interface Target {
+export interface Target {
   subscriptionId: string;
   subscriptionName: string;
   /** Why it cannot be linked before anything is tried (not visible, not Enabled). */
   problem?: OnboardError;
+}
+
+/** Where a subscription's Spot account was found; see `openFleet`. */
+export interface FoundAccount {
+  account: SpotAccount;
+  how: 'linked' | 'recorded' | 'named';
+}
+
+/** What every fleet run starts from: one sign-in, one listing of subscriptions and of Spot accounts. */
+export interface Fleet {
+  clients: Clients;
+  /** The clients of a subscription's walk with its account: the reads every subscription shares are answered from the listings. */
+  clientsFor(account: SpotAccount): Clients;
+  accounts: SpotAccountIndex;
+  targets: Target[];
+  /** fleet.jsonl: the accounts created for subscriptions, one line each, so a crash after creating one never creates a second. */
+  journalPath: string;
+  /** The subscription's Spot account, if it has one yet; creates nothing. */
+  findAccount(target: Target): FoundAccount | undefined;
+}
+
+/** Lists subscriptions and Spot accounts once, chooses the subscriptions and reads the journal; changes nothing. */
+export async function openFleet(config: Config, deps: SessionDeps): Promise<Fleet> {
+  const clients = deps.clients ?? createClients(config, { sleep: deps.sleep ?? abortableSleep(deps.signal), report: deps.report });
+  const journalPath = journalPathOf(config);
+  const [listed, subscriptions, journal] = await Promise.all([
+    clients.spot().then(listSpotAccounts),
+    clients.credential().then(async (credential) => {
+      await checkSignIn(credential, config.endpoints, config.credentialSources);
+      return (await clients.arm()).listSubscriptions();
+    }),
+    readJournal(journalPath),
+  ]);
+  const accounts = new SpotAccountIndex(listed);
+  const byId = new Map(subscriptions.map((s) => [s.subscriptionId.toLowerCase(), s]));
+  const created = new Map(journal.map((entry) => [entry.subscriptionId.toLowerCase(), entry]));
+  return {
+    clients,
+    clientsFor: sharedReads(clients, byId),
+    accounts,
+    targets: chooseTargets(config, subscriptions, byId),
+    journalPath,
+    findAccount(target) {
+      const linked = accounts.linkedTo(target.subscriptionId);
+      if (linked) return { account: linked, how: 'linked' };
+      const recorded = accounts.byId(created.get(target.subscriptionId.toLowerCase())?.accountId ?? '');
+      if (recorded) return { account: recorded, how: 'recorded' };
+      // An account created by a run that stopped before recording it: found by its name.
+      const named = accounts.unlinkedNamed(accountNameFor(target));
+      return named ? { account: named, how: 'named' } : undefined;
+    },
+  };
+}
+
+/** One subscription of the fleet, as a single link's configuration. */
+export function configFor(config: Config, target: Target, accountId: string): Config {
+  return Object.freeze({
+    ...config,
+    accountId,
+    subscriptionId: target.subscriptionId,
+    subscriptionIds: [target.subscriptionId],
+    allSubscriptions: false,
+    fleet: false,
+  });
+}
+
+/** The refusal for a subscription that has no Spot account when --create-accounts was not given. */
+export function noAccountFor(target: Target): OnboardError {
+  return new OnboardError(
+    'not-found',
+    `No Spot account is linked to subscription ${target.subscriptionId} (none has it as providerExternalId).`,
+    `Run again with --create-accounts to create one named "${accountNameFor(target)}", or link an existing account on its own: --account-id act-… --subscription ${target.subscriptionId}.`,
+  );
 }
 
 /**
@@ -55,42 +131,25 @@ interface Target {
  * file); one failing does not stop the others. Lists subscriptions and Spot accounts once.
  */
 export async function provisionFleet(config: Config, deps: SessionDeps): Promise<FleetResult> {
-  const clients = deps.clients ?? createClients(config, { sleep: deps.sleep ?? abortableSleep(deps.signal), report: deps.report });
-  const fleetPath = join(stateDirOf(config), FLEET_FILE);
   const now = deps.now ?? (() => new Date());
-  const lock = new StateStore(fleetPath, now);
+  // One fleet run at a time in a state directory: the lock is the journal's.
+  const lock = new StateStore(journalPathOf(config), now);
   await lock.lock();
   try {
-    const [accounts, subscriptions] = await Promise.all([
-      clients.spot().then(listSpotAccounts),
-      clients.credential().then(async (credential) => {
-        await checkSignIn(credential, config.endpoints, config.credentialSources);
-        return (await clients.arm()).listSubscriptions();
-      }),
-    ]);
-    const targets = chooseTargets(config, subscriptions);
-    const fleetState = await loadFleetState(fleetPath);
-    const accountFor = accountFinder(config, clients, accounts, { state: fleetState, path: fleetPath, now });
-    const shared = sharedReads(clients, accounts, subscriptions);
+    const fleet = await openFleet(config, deps);
+    const accountFor = accountMaker(config, fleet, now);
 
-    const rows = await mapConcurrently(targets, config.concurrency, async (target): Promise<FleetRow> => {
+    const rows = await mapConcurrently(fleet.targets, config.concurrency, async (target): Promise<FleetRow> => {
       const row: FleetRow = { subscriptionId: target.subscriptionId, subscriptionName: target.subscriptionName, status: 'not run' };
       if (deps.signal.aborted) return row;
       const report = prefixed(deps.report, `[${target.subscriptionId}]`);
       try {
         if (target.problem) throw target.problem;
-        const account = await accountFor(target, report);
-        Object.assign(row, { accountId: account.accountId, ...(account.created ? { accountCreated: true } : {}) });
-        const one: Config = Object.freeze({
-          ...config,
-          accountId: account.accountId,
-          subscriptionId: target.subscriptionId,
-          subscriptionIds: [target.subscriptionId],
-          allSubscriptions: false,
-          fleet: false,
-        });
+        const { account, created } = await accountFor(target, report);
+        Object.assign(row, { accountId: account.accountId, ...(created ? { accountCreated: true } : {}) });
+        const one = configFor(config, target, account.accountId);
         const wasLinked = await isLinked(one, account.accountId);
-        await provision(one, { ...deps, report, clients: shared });
+        await provision(one, { ...deps, report, clients: fleet.clientsFor(account) });
         row.status = wasLinked ? 'already linked' : 'linked';
       } catch (error) {
         row.status = error instanceof OnboardError && error.kind === 'interrupted' ? 'not run' : 'failed';
@@ -107,7 +166,7 @@ export async function provisionFleet(config: Config, deps: SessionDeps): Promise
 }
 
 /** The subscriptions to link: every Enabled one, or those named, each checked against the one listing. */
-function chooseTargets(config: Config, subscriptions: Subscription[]): Target[] {
+function chooseTargets(config: Config, subscriptions: Subscription[], byId: Map<string, Subscription>): Target[] {
   if (config.allSubscriptions) {
     const enabled = subscriptions.filter((s) => s.state === 'Enabled');
     if (enabled.length === 0) {
@@ -120,7 +179,7 @@ function chooseTargets(config: Config, subscriptions: Subscription[]): Target[] 
     return enabled.map((s) => ({ subscriptionId: s.subscriptionId, subscriptionName: s.displayName }));
   }
   return config.subscriptionIds.map((id) => {
-    const found = subscriptions.find((s) => s.subscriptionId.toLowerCase() === id.toLowerCase());
+    const found = byId.get(id.toLowerCase());
     if (found?.state === 'Enabled') return { subscriptionId: found.subscriptionId, subscriptionName: found.displayName };
     const problem = found
       ? new OnboardError('invalid-input', `Subscription ${id} is ${found.state}, not Enabled.`, 'Enable it in the Azure portal, or leave it out.')
@@ -134,52 +193,38 @@ function chooseTargets(config: Config, subscriptions: Subscription[]): Target[] 
 }
 
 /**
- * Each subscription's Spot account: the one whose providerExternalId is the subscription (Spot sets it
- * when credentials are linked), else the one this tool created for it earlier (recorded in fleet.json),
- * else one already named for it; else, with --create-accounts, a new one, recorded before anything else.
+ * Each subscription's Spot account: the one found (see `openFleet`); else, with --create-accounts, a new
+ * one, journalled before anything else is done with it. One found by its name is journalled too.
  */
-function accountFinder(config: Config, clients: Clients, accounts: SpotAccount[], fleet: { state: FleetState; path: string; now: () => Date }) {
-  let saving = Promise.resolve();
-  // One writer at a time: the tasks run concurrently, the file is rewritten whole.
-  const record = (subscriptionId: string, account: SpotAccount) => {
-    fleet.state.createdAccounts[subscriptionId] = { accountId: account.accountId, name: account.name, at: fleet.now().toISOString() };
-    saving = saving.then(() => writeJsonAtomic(fleet.path, fleet.state));
-    return saving;
-  };
-  return async (target: Target, report: Reporter): Promise<{ accountId: string; created: boolean }> => {
-    const id = target.subscriptionId.toLowerCase();
-    const linked = accounts.find((a) => a.providerExternalId?.toLowerCase() === id);
-    if (linked) return { accountId: linked.accountId, created: false };
-    const recorded = fleet.state.createdAccounts[target.subscriptionId];
-    if (recorded && accounts.some((a) => a.accountId === recorded.accountId)) return { accountId: recorded.accountId, created: false };
-    const name = accountNameFor(target);
-    // An account created by a run that stopped before recording it: found by its name.
-    const named = accounts.find((a) => a.name === name && !a.providerExternalId);
-    if (named) {
-      await record(target.subscriptionId, named);
-      return { accountId: named.accountId, created: false };
+function accountMaker(config: Config, fleet: Fleet, now: () => Date) {
+  const record = (target: Target, account: SpotAccount) =>
+    appendJsonLine(fleet.journalPath, {
+      subscriptionId: target.subscriptionId,
+      accountId: account.accountId,
+      name: account.name,
+      at: now().toISOString(),
+    } satisfies CreatedAccount);
+  return async (target: Target, report: Reporter): Promise<{ account: SpotAccount; created: boolean }> => {
+    const found = fleet.findAccount(target);
+    if (found) {
+      if (found.how === 'named') await record(target, found.account);
+      return { account: found.account, created: false };
     }
-    if (!config.createAccounts) {
-      throw new OnboardError(
-        'not-found',
-        `No Spot account is linked to subscription ${target.subscriptionId} (none has it as providerExternalId).`,
-        `Run again with --create-accounts to create one named "${name}", or link an existing account on its own: --account-id act-… --subscription ${target.subscriptionId}.`,
-      );
-    }
-    const created = await (await clients.spot()).createAccount(name);
-    accounts.push({ ...created, providerExternalId: null });
-    await record(target.subscriptionId, created);
+    if (!config.createAccounts) throw noAccountFor(target);
+    const created: SpotAccount = { ...(await (await fleet.clients.spot()).createAccount(accountNameFor(target))), providerExternalId: null };
+    fleet.accounts.add(created);
+    await record(target, created);
     report.info(`created Spot account ${created.accountId} "${created.name}"`);
-    return { accountId: created.accountId, created: true };
+    return { account: created, created: true };
   };
 }
 
 /**
- * The clients every subscription shares, answering the reads that are the same for all of them from
- * the fleet's single listing (Spot accounts, subscriptions) or a single call (the tenant, its app management policy), so each
- * subscription's preflight costs no extra request.
+ * The clients of one subscription's walk, answering the reads that are the same for all of them from
+ * the fleet's single listing (subscriptions; Spot accounts, of which the walk is shown its own) or a
+ * single call (the tenant, its app management policy), so each subscription's preflight costs no extra request.
  */
-function sharedReads(clients: Clients, accounts: SpotAccount[], subscriptions: Subscription[]): Clients {
+function sharedReads(clients: Clients, subscriptions: Map<string, Subscription>): (account: SpotAccount) => Clients {
   const graph = once(async (): Promise<GraphApi> => {
     const api = await clients.graph();
     return { ...api, tenant: once(() => api.tenant()), defaultAppManagementPolicy: once(() => api.defaultAppManagementPolicy()) };
@@ -188,12 +233,16 @@ function sharedReads(clients: Clients, accounts: SpotAccount[], subscriptions: S
     const api = await clients.arm();
     return {
       ...api,
-      getSubscription: async (subscriptionId) =>
-        subscriptions.find((s) => s.subscriptionId.toLowerCase() === subscriptionId.toLowerCase()) ?? api.getSubscription(subscriptionId),
+      getSubscription: async (subscriptionId) => subscriptions.get(subscriptionId.toLowerCase()) ?? api.getSubscription(subscriptionId),
     };
   });
-  const spot = once(async (): Promise<SpotApi> => ({ ...(await clients.spot()), listAccounts: async () => accounts }));
-  return { credential: clients.credential, graph, arm, spot };
+  // Its own account only: preflight finds it in what listAccounts returns, and a search of all of them per subscription is n².
+  return (account) => ({
+    credential: clients.credential,
+    graph,
+    arm,
+    spot: async (): Promise<SpotApi> => ({ ...(await clients.spot()), listAccounts: async () => [account] }),
+  });
 }
 
 /** Progress lines of concurrent subscriptions interleave; each carries its subscription. */
@@ -218,14 +267,18 @@ async function isLinked(config: Config, accountId: string): Promise<boolean> {
   }
 }
 
-async function loadFleetState(path: string): Promise<FleetState> {
-  const isFleetState = (value: unknown): value is FleetState =>
-    typeof (value as FleetState | null)?.createdAccounts === 'object' && (value as FleetState).createdAccounts !== null;
-  const state = await readJsonFile(path, isFleetState, {
+function journalPathOf(config: Config): string {
+  return join(stateDirOf(config), FLEET_FILE);
+}
+
+async function readJournal(path: string): Promise<CreatedAccount[]> {
+  const isEntry = (value: unknown): value is CreatedAccount =>
+    typeof (value as CreatedAccount | null)?.subscriptionId === 'string' && typeof (value as CreatedAccount).accountId === 'string';
+  const entries = await readJsonLines(path, isEntry, {
     unreadable: 'Check its permissions, or move it away: accounts already created are then found by their name.',
     invalid: 'It records the Spot accounts created for subscriptions. Restore it, or move it away: accounts already created are then found by their name.',
   });
-  return state ?? { version: 1, createdAccounts: {} };
+  return entries ?? [];
 }
 
 /** Exit 1 when any subscription failed, 130 when interrupted; the table has been printed by then. */
@@ -255,12 +308,6 @@ export function fleetTable(result: FleetResult): string {
     r.status,
     (r.error ?? '').replace(/\s*\n\s*/g, ' '),
   ]);
-  const widths = header.slice(0, 3).map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const format = (cells: string[]) =>
-    cells
-      .map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c))
-      .join('  ')
-      .trimEnd();
   const tally = `${result.linked} of ${result.rows.length} subscriptions linked${result.failed ? `; ${result.failed} failed` : ''}${result.interrupted ? '; interrupted' : ''}.`;
-  return ['', format(header), ...lines.map(format), '', tally].join('\n');
+  return ['', ...table(header, lines), '', tally].join('\n');
 }

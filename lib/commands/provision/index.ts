@@ -3,6 +3,7 @@ import type { Config } from '../../config/config.ts';
 import { optionsFor, optionsHelp } from '../../config/options.ts';
 import { AccountLinkedElsewhere } from '../../steps/shared.ts';
 import { fleetTable, provisionFleet, throwIfIncomplete } from './fleet.ts';
+import { fleetPlanTable, planFleet, throwIfPlanFails } from './fleet-plan.ts';
 import { confirmOrCancel, confirmRelink, guide, type PromptContext } from './guide.ts';
 import { describePlan, jsonFields, summary } from './output.ts';
 import { planProvision, provision } from './run.ts';
@@ -50,6 +51,9 @@ Variables may also come from .env in the working directory (or --dotenv); real o
 Examples:
   Guided, at a terminal: asks for the token (hidden), the account and the subscription, shows the plan:
     npx tsx scripts/provision.ts
+  Every subscription you can see, each to its own Spot account; the plan first, then the run:
+    npx tsx scripts/provision.ts --all-subscriptions --create-accounts --dry-run
+    npx tsx scripts/provision.ts --all-subscriptions --create-accounts --yes
   CI, nothing asked, one JSON object on stdout:
     SPOTINST_TOKEN=… SPOTINST_ACCOUNT=act-1234abcd AZURE_SUBSCRIPTION_ID=… npx tsx scripts/provision.ts --yes --json
 `;
@@ -65,6 +69,11 @@ export const provisionCommand: Command = {
 
 /** Several subscriptions (--all-subscriptions, or --subscription more than once), each to its own Spot account. */
 async function provisionSeveral(config: Config, io: CliIo): Promise<void> {
+  if (config.dryRun) {
+    const plan = await planFleet(config, io);
+    io.result({ dryRun: true, subscriptions: plan }, () => fleetPlanTable(plan));
+    return throwIfPlanFails(plan);
+  }
   const fleet = await provisionFleet(config, io);
   io.result({ subscriptions: fleet.rows, linked: fleet.linked, failed: fleet.failed }, () => fleetTable(fleet));
   throwIfIncomplete(fleet);

@@ -39,3 +39,14 @@ export function summary(r: ProvisionResult, c: Config): string {
     `  Spot console   ${SPOT_CONSOLE_URL} (account ${r.accountId})`,
   ].join('\n');
 }
+
+/** Rows under a header, every column but the last padded to its widest cell; the last may be long. */
+export function table(header: string[], rows: string[][]): string[] {
+  const widths = header.slice(0, -1).map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows].map((cells) =>
+    cells
+      .map((c, i) => (i < widths.length ? c.padEnd(widths[i]!) : c))
+      .join('  ')
+      .trimEnd(),
+  );
+}
