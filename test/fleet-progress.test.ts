@@ -48,6 +48,18 @@ test('in a pipeline: one timestamped line per finished link, and the summary on 
   assert.ok(time.stopped, 'the timer still runs after close');
 });
 
+test('a fleet of subscriptions asks for its finished steps too, each tagged with the subscription', () => {
+  const time = manualTime();
+  const out: string[] = [];
+  const progress = fleetProgress({ total: 1, live: false, write: (t) => out.push(t), now: time.now, every: time.every });
+  const report = progress.reporter('sub-1', { steps: true });
+  report.stepStart('app', 'Register the Entra ID application');
+  report.stepDone('app', 'created application Spot act-00000001');
+  report.stepFailed('role', 'You may not assign roles');
+  assert.equal(out, ['[10:00:00] ✔ [sub-1] app: created application Spot act-00000001\n', '[10:00:00] ✖ [sub-1] role: You may not assign roles\n']);
+  progress.close();
+});
+
 test('at a terminal: finished links scroll above one summary line redrawn in place', () => {
   const time = manualTime();
   let screen = '';

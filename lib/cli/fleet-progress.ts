@@ -6,8 +6,11 @@ export interface FleetProgress {
   started(label: string): void;
   /** One item's work ended; `line` stays on screen (or in the log). */
   finished(label: string, ok: boolean, line: string): void;
-  /** What one item's work has to say while it runs (a retry, a warning), tagged with its label. */
-  reporter(label: string): Reporter;
+  /**
+   * What one item's work has to say while it runs (a retry, a warning), tagged with its label; with
+   * `steps`, each finished step too (a fleet of subscriptions, where each step is worth a line).
+   */
+  reporter(label: string, options?: { steps?: boolean }): Reporter;
   /** Prints the closing summary and stops the clock. */
   close(): void;
 }
@@ -80,11 +83,11 @@ export function fleetProgress({
       else failed++;
       line(`${ok ? '✔' : '✖'} ${text}`);
     },
-    reporter: (label) => ({
-      // Step by step lines of hundreds of items would bury the summary; the in-flight count stands for them.
+    reporter: (label, { steps = false } = {}) => ({
+      // Every step's start of hundreds of items would bury the summary; the in-flight count stands for them.
       stepStart: () => undefined,
-      stepDone: () => undefined,
-      stepFailed: () => undefined,
+      stepDone: (id, text) => (steps ? line(`✔ [${label}] ${id}: ${text}`) : undefined),
+      stepFailed: (id, text) => (steps ? line(`✖ [${label}] ${id}: ${text}`) : undefined),
       retrying: (id, attempt, max, reason) => line(`↻ ${label} retrying ${id} (${attempt}/${max}): ${reason}`),
       info: (message) => line(`ℹ ${label} ${message}`),
       warn: (message) => line(`⚠ ${label} ${message}`),

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { CliIo } from '../../cli/command.ts';
 import type { ArmApi, Subscription } from '../../clients/arm.ts';
 import { type Clients, createClients } from '../../clients/clients.ts';
 import { checkSignIn } from '../../clients/credential.ts';
@@ -130,7 +131,7 @@ export function noAccountFor(target: Target): OnboardError {
  * one sign-in and one set of clients. Each subscription runs the ordinary provisioning (its own state
  * file); one failing does not stop the others. Lists subscriptions and Spot accounts once.
  */
-export async function provisionFleet(config: Config, deps: SessionDeps): Promise<FleetResult> {
+export async function provisionFleet(config: Config, deps: SessionDeps & Pick<CliIo, 'fleetProgress'>): Promise<FleetResult> {
   const now = deps.now ?? (() => new Date());
   // One fleet run at a time in a state directory: the lock is the journal's.
   const lock = new StateStore(journalPathOf(config), now);
@@ -139,24 +140,36 @@ export async function provisionFleet(config: Config, deps: SessionDeps): Promise
     const fleet = await openFleet(config, deps);
     const accountFor = accountMaker(config, fleet, now);
 
-    const rows = await mapConcurrently(fleet.targets, config.concurrency, async (target): Promise<FleetRow> => {
-      const row: FleetRow = { subscriptionId: target.subscriptionId, subscriptionName: target.subscriptionName, status: 'not run' };
-      if (deps.signal.aborted) return row;
-      const report = prefixed(deps.report, `[${target.subscriptionId}]`);
-      try {
-        if (target.problem) throw target.problem;
-        const { account, created } = await accountFor(target, report);
-        Object.assign(row, { accountId: account.accountId, ...(created ? { accountCreated: true } : {}) });
-        const one = configFor(config, target, account.accountId);
-        const wasLinked = await isLinked(one, account.accountId);
-        await provision(one, { ...deps, report, clients: fleet.clientsFor(account) });
-        row.status = wasLinked ? 'already linked' : 'linked';
-      } catch (error) {
-        row.status = error instanceof OnboardError && error.kind === 'interrupted' ? 'not run' : 'failed';
-        row.error = describeFailure(error, false).replace(/^Error: /, '');
-      }
-      return row;
-    });
+    const progress = deps.fleetProgress(fleet.targets.length);
+    let rows: FleetRow[];
+    try {
+      rows = await mapConcurrently(fleet.targets, config.concurrency, async (target): Promise<FleetRow> => {
+        const row: FleetRow = { subscriptionId: target.subscriptionId, subscriptionName: target.subscriptionName, status: 'not run' };
+        if (deps.signal.aborted) return row;
+        progress.started(target.subscriptionId);
+        const report = progress.reporter(target.subscriptionId, { steps: true });
+        try {
+          if (target.problem) throw target.problem;
+          const { account, created } = await accountFor(target, report);
+          Object.assign(row, { accountId: account.accountId, ...(created ? { accountCreated: true } : {}) });
+          const one = configFor(config, target, account.accountId);
+          const wasLinked = await isLinked(one, account.accountId);
+          await provision(one, { ...deps, report, clients: fleet.clientsFor(account) });
+          row.status = wasLinked ? 'already linked' : 'linked';
+        } catch (error) {
+          row.status = error instanceof OnboardError && error.kind === 'interrupted' ? 'not run' : 'failed';
+          row.error = describeFailure(error, false).replace(/^Error: /, '');
+        }
+        progress.finished(
+          target.subscriptionId,
+          row.status !== 'failed',
+          `${target.subscriptionName} (${target.subscriptionId}): ${row.status}${row.accountId ? `, ${row.accountId}` : ''}`,
+        );
+        return row;
+      });
+    } finally {
+      progress.close();
+    }
     const failed = rows.filter((r) => r.status === 'failed').length;
     const linked = rows.filter((r) => r.status === 'linked' || r.status === 'already linked').length;
     return { rows, linked, failed, interrupted: deps.signal.aborted };
@@ -246,18 +259,6 @@ function sharedReads(clients: Clients, subscriptions: Map<string, Subscription>)
 }
 
 /** Progress lines of concurrent subscriptions interleave; each carries its subscription. */
-function prefixed(report: Reporter, prefix: string): Reporter {
-  const tag = (id: string) => `${prefix} ${id}`;
-  return {
-    stepStart: (id, title) => report.stepStart(tag(id), title),
-    stepDone: (id, summary) => report.stepDone(tag(id), summary),
-    stepFailed: (id, message) => report.stepFailed(tag(id), message),
-    retrying: (id, attempt, max, reason) => report.retrying(tag(id), attempt, max, reason),
-    info: (message) => report.info(tag(message)),
-    warn: (message) => report.warn(tag(message)),
-  };
-}
-
 async function isLinked(config: Config, accountId: string): Promise<boolean> {
   try {
     return (await new StateStore(statePathFor(config, accountId)).load(accountId)).steps.link !== undefined;
