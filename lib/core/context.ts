@@ -29,5 +29,10 @@ export interface Context {
   sleep: (ms: number) => Promise<void>;
   now: () => Date;
   statePath: string;
+  /**
+   * Writes the state now: for a step that makes two changes, to record what it began before the first,
+   * so a run stopped between them finishes the pair (the runner saves a step's outputs after it returns).
+   */
+  saveState: () => Promise<void>;
   signal: AbortSignal;
 }

@@ -56,6 +56,9 @@ export async function withSession<T>(
       sleep: deps.sleep ?? abortableSleep(deps.signal),
       now,
       statePath: store.path,
+      saveState: lock
+        ? () => store.save(state)
+        : () => Promise.reject(new Error('internal: a session without the lock (a plan, a status) cannot save the state')),
       signal: deps.signal,
     };
     return await work(ctx, store);

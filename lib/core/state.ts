@@ -18,6 +18,8 @@ export interface State {
   rotation?: Rotation;
   /** When deprovision.ts removed what this file records; provision refuses such a file. */
   deprovisioned?: string;
+  /** A --role change begun (the role it moves to): finished by the next run, even one without --role. */
+  roleChange?: { roleDefinitionId: string; roleName: string };
   /** A --relink in progress: the subscription the account leaves, and the tool's role assignment there. */
   relinkFrom?: RelinkFrom;
   /** Another state file took this account to another subscription (--relink): this record is history. */

@@ -54,7 +54,8 @@ async function lookUp(ctx: Context, subscriptionId: string): Promise<ResolvedRol
     definitionId: `${scope}${ROLE_DEFINITIONS}${guid}`,
     ...(toCreate ? { toCreate } : {}),
   });
-  const wanted = ctx.config.role;
+  // A --role change an earlier run began, and no --role now: that run's target.
+  const wanted = ctx.config.roleExplicit ? ctx.config.role : (ctx.state.roleChange?.roleDefinitionId ?? ctx.config.role);
   // Built-in role ids are the same in every subscription and cloud: no lookup needed for the default.
   if (wanted.toLowerCase() === 'contributor') return at(CONTRIBUTOR_ROLE_ID, 'Contributor');
   const arm = await ctx.clients.arm();

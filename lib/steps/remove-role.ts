@@ -1,5 +1,5 @@
 import { ApiError } from '../core/errors.ts';
-import { ownRoleAssignment } from '../domain/role-assignments.ts';
+import { ownRoleAssignment, removeToolAssignment, subscriptionScope } from '../domain/role-assignments.ts';
 import type { Step } from './step.ts';
 
 /** Removes the role assignment this tool made on the subscription, by its id; nothing else. */
@@ -15,6 +15,13 @@ export const removeRole: Step<'remove-role'> = {
     };
   },
   async run(ctx) {
+    const begun = ctx.state.roleChange;
+    const { servicePrincipalId, subscriptionId } = ctx.outputs;
+    // A --role change that never finished may have assigned its target already: that one is the tool's too.
+    if (begun && servicePrincipalId && subscriptionId) {
+      await removeToolAssignment(await ctx.clients.arm(), subscriptionScope(subscriptionId), servicePrincipalId, begun.roleDefinitionId);
+      delete ctx.state.roleChange;
+    }
     const own = await ownRoleAssignment(ctx.clients.arm, ctx.outputs);
     if (!own) {
       const reason =

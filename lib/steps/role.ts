@@ -2,7 +2,7 @@ import type { Context } from '../core/context.ts';
 import { ApiError, OnboardError, unlessNotFound } from '../core/errors.ts';
 import { retryOnLag } from '../core/retry.ts';
 import { principalNotFound } from '../domain/replication-lag.ts';
-import { ownRoleAssignment, roleAssignmentName, sameRole, subscriptionScope } from '../domain/role-assignments.ts';
+import { ownRoleAssignment, removeToolAssignment, roleAssignmentName, sameRole, subscriptionScope } from '../domain/role-assignments.ts';
 import {
   asksForRecordedRole,
   CONTRIBUTOR_ROLE_ID,
@@ -21,7 +21,7 @@ import { need, type Step, type StepOutputs } from './step.ts';
 export const role: Step<'role'> = {
   id: 'role',
   title: 'Assign the role on the subscription',
-  isDone: (ctx) => ctx.state.steps.role !== undefined && !roleChangeAsked(ctx),
+  isDone: (ctx) => ctx.state.steps.role !== undefined && ctx.state.roleChange === undefined && !roleChangeAsked(ctx),
   async plan(ctx) {
     const subscriptionId = need(ctx, 'subscriptionId');
     const scope = subscriptionScope(subscriptionId);
@@ -48,18 +48,36 @@ export const role: Step<'role'> = {
     const scope = subscriptionScope(subscriptionId);
     const chosen = await resolveRoleDefinition(ctx, subscriptionId);
     const recorded = ctx.state.steps.role?.outputs;
-    if (recorded && holdsRole(recorded, chosen)) return { outputs: recorded, summary: `${chosen.roleName} is assigned on ${scope}, as asked` };
+    const begun = ctx.state.roleChange;
+    if (recorded && holdsRole(recorded, chosen)) {
+      // Back to the recorded role before an earlier change finished: its target's assignment goes.
+      if (begun) await dropBegunChange(ctx, scope, chosen, begun);
+      delete ctx.state.roleChange;
+      return { outputs: recorded, summary: `${chosen.roleName} is assigned on ${scope}, as asked` };
+    }
+    if (!recorded) return assign(ctx, this.id, chosen);
+    // Recorded before the first change, so a run stopped between assigning and removing finishes both.
+    ctx.state.roleChange = { roleDefinitionId: chosen.definitionId, roleName: chosen.roleName };
+    await ctx.saveState();
     const assigned = await assign(ctx, this.id, chosen);
-    if (!recorded) return assigned;
+    if (begun) await dropBegunChange(ctx, scope, chosen, begun);
     const earlier = recordedRoleName(recorded);
     const own = await ownRoleAssignment(() => ctx.clients.arm(), recorded);
-    if (!own || own.id.toLowerCase() === assigned.outputs.roleAssignmentId.toLowerCase()) {
-      return { ...assigned, summary: `${assigned.summary}; kept the earlier ${earlier} assignment, which existed before this tool` };
+    let summary = `${assigned.summary}; kept the earlier ${earlier} assignment, which existed before this tool`;
+    if (own && own.id.toLowerCase() !== assigned.outputs.roleAssignmentId.toLowerCase()) {
+      await unlessNotFound((await ctx.clients.arm()).deleteRoleAssignment(own.scope, own.name));
+      summary = `${assigned.summary}; removed the tool's earlier ${earlier} assignment (${own.name})`;
     }
-    await unlessNotFound((await ctx.clients.arm()).deleteRoleAssignment(own.scope, own.name));
-    return { ...assigned, summary: `${assigned.summary}; removed the tool's earlier ${earlier} assignment (${own.name})` };
+    delete ctx.state.roleChange;
+    return { ...assigned, summary };
   },
 };
+
+/** An earlier run's unfinished change to another role than `chosen`: the assignment it may have made goes. */
+async function dropBegunChange(ctx: Context, scope: string, chosen: ResolvedRole, begun: { roleDefinitionId: string }): Promise<void> {
+  if (sameRole(begun.roleDefinitionId, chosen.guid)) return;
+  await removeToolAssignment(await ctx.clients.arm(), scope, need(ctx, 'servicePrincipalId'), begun.roleDefinitionId);
+}
 
 /** --role names another role than the one the state records (judged by text; the step resolves it to be sure). */
 function roleChangeAsked(ctx: Context): boolean {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BUILT_IN_ROLES, type Emulator, roleGuidOf, withEmulator } from '../emulator/server.ts';
-import { type CliRun, cliEnv, linkedWorkdir, runCli } from './cli.ts';
+import { type CliRun, cliEnv, linkedWorkdir, runCli, startCli, whileRunning } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
 
 const output = (run: CliRun) => `--- stdout:\n${run.stdout}\n--- stderr:\n${run.stderr}`;
@@ -55,6 +55,31 @@ test('a re-run with another --role moves the link to it: one assignment of the t
     }
     const status = await runCli('status.ts', ['--account-id', account(e)], { env: cliEnv(e), cwd });
     assert.is(status.code, 0, output(status));
+  });
+});
+
+test('a role change killed between assigning the new role and removing the old one is finished by the next run, even without --role', async () => {
+  await withEmulator({}, async (e) => {
+    const cwd = await linkedWorkdir(e);
+    // The old assignment's DELETE never arrives: the run is killed while it is on its way.
+    const hit = e.faults.hang({ apply: false, when: (r) => r.api === 'arm' && r.method === 'DELETE' && /roleAssignments/.test(r.path) });
+    const killed = startCli('provision.ts', ['--role', 'Reader', '--yes'], { env: cliEnv(e), cwd });
+    await whileRunning(killed, hit, 'reaching the removal of the old assignment');
+    killed.child.kill('SIGKILL');
+    await killed.done;
+    assert.is(toolAssignments(e).length, 2, 'both roles are assigned at the crash');
+
+    const resumed = await provision(e, cwd, ['--yes']);
+    assert.is(resumed.code, 0, output(resumed));
+    assert.not.match(resumed.stdout, /role: already done/);
+    assert.equal(
+      toolAssignments(e).map((a) => roleGuidOf(a.roleDefinitionId)),
+      [BUILT_IN_ROLES.Reader.id],
+      'the change is finished: Reader only',
+    );
+    const state = JSON.parse(readFileSync(statePath(e, cwd), 'utf8'));
+    assert.is(state.roleChange, undefined);
+    assert.is(state.steps.role.outputs.roleName, 'Reader');
   });
 });
 
