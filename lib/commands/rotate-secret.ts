@@ -10,7 +10,7 @@ import { findSpotAccount } from '../domain/spot-accounts.ts';
 import { rotateAddSecret } from '../steps/rotate-add-secret.ts';
 import { rotateLink } from '../steps/rotate-link.ts';
 import { rotateRemoveOld } from '../steps/rotate-remove-old.ts';
-import { checkSecretPolicy } from '../steps/shared.ts';
+import { AccountLinkedElsewhere, checkSecretPolicy, sameId } from '../steps/shared.ts';
 import type { AnyStep } from '../steps/step.ts';
 import { need } from '../steps/step.ts';
 import { forEveryLink, type LinkOutcome } from './every-link.ts';
@@ -65,8 +65,20 @@ export async function rotateSecret(config: Config, deps: SessionDeps): Promise<R
       ctx.report.info(`not due: client secret ${state.steps.secret!.outputs.secretKeyId} expires after the next ${config.expiringWithinDays} days`);
       return result(false, [], false);
     }
-    // Spot must be able to take the new secret before one is added to the app.
-    await findSpotAccount(await ctx.clients.spot(), ctx.accountId);
+    // Spot must be able to take the new secret before one is added to the app, and must still serve this
+    // link's subscription: giving it these credentials would otherwise move the account back.
+    const spot = await ctx.clients.spot();
+    await findSpotAccount(spot, ctx.accountId);
+    const linked = await spot.getAzureCredentials(ctx.accountId);
+    const own = ctx.outputs.subscriptionId;
+    if (linked && own && !sameId(linked.subscriptionId, own)) {
+      throw new AccountLinkedElsewhere(
+        ctx.accountId,
+        linked.subscriptionId,
+        own,
+        `Spot holds credentials of clientId ${linked.clientId} for it; ${store.path} records ${own}`,
+      );
+    }
     if (!state.steps['rotate-link']) {
       // The policy's restrictions apply by the application's creation date: it may predate them.
       const application = await (await ctx.clients.graph()).getApplication(need(ctx, 'applicationObjectId'));

@@ -8,6 +8,7 @@ import { loadRecordedOutputs } from '../core/runner.ts';
 import { type SessionDeps, withSession } from '../core/session.ts';
 import { ownRoleAssignment, sameRole, subscriptionScope } from '../domain/role-assignments.ts';
 import { CONTRIBUTOR_ROLE_ID } from '../domain/roles.ts';
+import { sameId } from '../steps/shared.ts';
 import { need } from '../steps/step.ts';
 import { forEveryLink, type LinkOutcome } from './every-link.ts';
 import { checkSignInToStateTenant, columns, requireRecorded, resolveLink } from './shared.ts';
@@ -191,6 +192,16 @@ function spotCredentials(ctx: Context): Promise<Check[]> {
       return [check('spot credentials', 'error', `Spot account ${ctx.accountId} holds no Azure credentials; run rotate-secret.ts to give it this link's`)];
     const expected = { clientId: ctx.outputs.appId, tenantId: ctx.outputs.tenantId, subscriptionId: ctx.outputs.subscriptionId };
     const differ = (Object.keys(expected) as (keyof typeof expected)[]).filter((k) => linked[k]?.toLowerCase() !== expected[k]?.toLowerCase());
+    if (!sameId(linked.subscriptionId, expected.subscriptionId)) {
+      // Giving Spot this link's credentials again would move the account back, off the subscription it now serves.
+      return [
+        check(
+          'spot credentials',
+          'error',
+          `Spot account ${ctx.accountId} now serves subscription ${linked.subscriptionId} (clientId ${linked.clientId}), not this record's ${expected.subscriptionId}: it was moved; check that subscription's link, and to move it back run provision.ts --state ${ctx.statePath} --relink`,
+        ),
+      ];
+    }
     if (differ.length > 0) {
       const what = differ.map((k) => `${k} ${linked[k]} (expected ${expected[k]})`).join(', ');
       return [

@@ -137,11 +137,12 @@ export class AccountLinkedElsewhere extends OnboardError {
   readonly from: string;
   readonly to: string;
 
-  constructor(accountId: string, from: string, to: string, source: string) {
+  constructor(accountId: string, from: string, to: string, source: string, hint?: string) {
     super(
       'conflict',
       `Spot account ${accountId} is linked to subscription ${from} (${source}); this run asks for subscription ${to}. A Spot account holds one subscription: linking ${to} would move the account, and ${from}'s workloads would lose Spot.`,
-      `To move the account to ${to}, run again with --relink (the tool's role assignment on ${from} is removed and its record there marked superseded); to link ${to} as well, use another Spot account (another --account-id, or --create-accounts with several subscriptions).`,
+      hint ??
+        `To move the account to ${to}, run again with --relink (the tool's role assignment on ${from} is removed and its record there marked superseded); to link ${to} as well, use another Spot account (another --account-id, or --create-accounts with several subscriptions).`,
     );
     this.from = from;
     this.to = to;

@@ -114,6 +114,30 @@ test('Spot holding another application for the same subscription: the plan and t
   });
 });
 
+test('a record outside the state directory, left behind by a move: rotate-secret refuses it, status says the account was moved', async () => {
+  await withEmulator(TWO, async (e) => {
+    const cwd = (await import('./cli.ts')).workdir();
+    const elsewhere = join('elsewhere', 'old.json');
+    const first = await cli(e, 'provision.ts', cwd, ['--state', elsewhere, '--yes']);
+    assert.is(first.code, 0, output(first));
+    const moved = await cli(e, 'provision.ts', cwd, ['--subscription', subscription(e, S2), '--relink', '--yes']);
+    assert.is(moved.code, 0, output(moved));
+
+    e.resetCounters();
+    const rotate = await cli(e, 'rotate-secret.ts', cwd, ['--state', elsewhere, '--yes']);
+    assert.is(rotate.code, 1, output(rotate));
+    assert.match(rotate.stderr, `Spot account ${account(e)} is linked to subscription ${subscription(e, S2)}`);
+    assert.match(rotate.stderr, '--relink');
+    assert.equal(e.mutating(), [], 'rotating the left-behind record changed something');
+    assert.is(e.store.spot.credentials.get(account(e))!.subscriptionId, subscription(e, S2));
+
+    const status = await cli(e, 'status.ts', cwd, ['--state', elsewhere]);
+    assert.is(status.code, 1, output(status));
+    assert.match(status.stdout, `now serves subscription ${subscription(e, S2)}`);
+    assert.not.match(status.stdout, "run rotate-secret.ts to give Spot this link's credentials again");
+  });
+});
+
 test('the linked subscription named in upper case is the same subscription: no move, nothing removed', async () => {
   await withEmulator(TWO, async (e) => {
     const cwd = await linkedWorkdir(e);
