@@ -234,8 +234,7 @@ test('a second run on the same state skips the recorded steps and changes nothin
       assert.is(second.log.done.get(id), 'already done', id);
     }
     assert.equal(e.mutating(), []);
-    // Preflight now also reads what Spot holds: this application's credentials, from the first run.
-    assert.equal(second.ctx.outputs, { ...first.ctx.outputs, spotLinkedClientId: first.ctx.outputs.appId });
+    assert.equal(second.ctx.outputs, first.ctx.outputs);
   }));
 
 test('API refusals come out as typed errors with a hint, and nothing is recorded for the refused step', () =>

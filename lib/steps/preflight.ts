@@ -1,6 +1,6 @@
 import type { Subscription } from '../clients/arm.ts';
 import { checkSignIn } from '../clients/credential.ts';
-import type { LinkedCredentials } from '../clients/spot.ts';
+import type { LinkedCredentials, SpotAccount } from '../clients/spot.ts';
 import type { Context } from '../core/context.ts';
 import { ApiError, OnboardError } from '../core/errors.ts';
 import { isDone } from '../core/runner.ts';
@@ -26,7 +26,7 @@ export const preflight: Step<'preflight'> = {
     const account = await findSpotAccount(await ctx.clients.spot(), ctx.accountId);
     await checkSignIn(await credential, ctx.config.endpoints, ctx.config.credentialSources);
     const subscription = await checkSubscription(ctx);
-    const linked = await checkOneSubscriptionPerAccount(ctx, subscription.subscriptionId);
+    const linked = await checkOneSubscriptionPerAccount(ctx, account, subscription.subscriptionId);
     // A secret is added only until the link is made: then the policy decides its lifetime, and may refuse it.
     if (!ctx.state.steps.link) await checkSecretPolicy(ctx, ctx.now());
     if (!isDone(role, ctx)) {
@@ -88,23 +88,26 @@ async function checkSubscription(ctx: Context): Promise<Subscription> {
 }
 
 /**
- * What Spot holds for the account now. Credentials for another subscription mean the account is in use
- * there: stop, unless --relink asks to move it. Returns them (the link step names the clientId it replaces).
+ * The subscription the account serves now, from the account listing preflight already has: Spot sets
+ * an account's providerExternalId to the subscription of the Azure credentials it holds (the fleet
+ * finds accounts by it too). Another subscription means the account is in use there: stop, unless
+ * --relink asks to move it. Only a state that has not linked the account yet reads the credentials
+ * themselves, to name the application whose credentials the link will replace.
  */
-async function checkOneSubscriptionPerAccount(ctx: Context, subscriptionId: string): Promise<LinkedCredentials | undefined> {
-  // spotinst/openapi documents 200 and 400 for this read (cloudCredentialsForAzure.yaml), not what an account
-  // that was never given credentials answers (the emulator: no items). A 400 or 404 for the account just
-  // found is read as "none"; the link step's POST then says what Spot thinks.
-  const linked = await (await ctx.clients.spot()).getAzureCredentials(ctx.accountId).catch((error: unknown) => {
+async function checkOneSubscriptionPerAccount(ctx: Context, account: SpotAccount, subscriptionId: string): Promise<LinkedCredentials | undefined> {
+  const serves = account.providerExternalId ?? undefined;
+  if (!serves) return undefined;
+  if (!sameId(serves, subscriptionId)) {
+    if (!ctx.config.relink) throw new AccountLinkedElsewhere(ctx.accountId, serves, subscriptionId, "Spot shows it as the account's providerExternalId");
+    startRelink(ctx, serves, subscriptionId);
+  }
+  if (ctx.state.steps.link) return undefined;
+  // spotinst/openapi documents 200 and 400 for this read (cloudCredentialsForAzure.yaml), not what an
+  // account without credentials answers; a 400 or 404 reads as "none" (the link step's POST then says more).
+  return (await ctx.clients.spot()).getAzureCredentials(ctx.accountId).catch((error: unknown) => {
     if (error instanceof ApiError && (error.status === 400 || error.status === 404)) return undefined;
     throw error;
   });
-  if (linked && !sameId(linked.subscriptionId, subscriptionId)) {
-    if (!ctx.config.relink)
-      throw new AccountLinkedElsewhere(ctx.accountId, linked.subscriptionId, subscriptionId, `Spot holds credentials of clientId ${linked.clientId} for it`);
-    startRelink(ctx, linked.subscriptionId, subscriptionId);
-  }
-  return linked;
 }
 
 /** `alsoNeeded`: actions beyond assigning roles, e.g. creating the spot-minimal role definition. */

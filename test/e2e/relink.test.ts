@@ -104,6 +104,8 @@ test('Spot holding another application for the same subscription: the plan and t
   await withEmulator({}, async (e) => {
     const other = { clientId: '11111111-2222-3333-4444-555555555555', tenantId: e.env.AZURE_TENANT_ID!, subscriptionId: subscription(e, S1) };
     e.store.spot.credentials.set(account(e), { ...other, clientSecret: 'someone-elses-secret', expirationDate: '2027-01-01T00:00:00Z', updatedAt: Date.now() });
+    // As Spot does when it is given credentials: the account now names that subscription.
+    e.store.spot.accounts.find((a) => a.accountId === account(e))!.providerExternalId = other.subscriptionId;
     const cwd = (await import('./cli.ts')).workdir();
     const plan = await cli(e, 'provision.ts', cwd, ['--dry-run']);
     assert.is(plan.code, 0, output(plan));
