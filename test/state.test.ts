@@ -50,6 +50,9 @@ test('fleet.jsonl-style journals: appended lines 0600, read back in order, a lin
   assert.is(statSync(path).mode & 0o777, 0o600);
   writeFileSync(path, '{"n":', { flag: 'a' });
   assert.equal(await readJsonLines(path, isEntry, hints), [{ n: 1 }, { n: 2 }]);
+  // The next append after such a crash: the torn line goes, the new one is whole.
+  await appendJsonLine(path, { n: 3 });
+  assert.equal(await readJsonLines(path, isEntry, hints), [{ n: 1 }, { n: 2 }, { n: 3 }]);
   writeFileSync(path, 'not json\n{"n":3}\n');
   await rejects(readJsonLines(path, isEntry, hints), isStateError('Line 1'));
 });

@@ -89,7 +89,8 @@ function progressReporter(config: () => Config | undefined, redactor: Redactor):
     if (chosen) return chosen;
     const c = config();
     const stream = c?.json ? process.stderr : process.stdout;
-    const live = stream.isTTY === true && !c?.plain && !c?.fleet;
+    // Fleets and --all draw their own live summary line (fleet-progress.ts): a second live line would fight it.
+    const live = stream.isTTY === true && !c?.plain && !c?.fleet && !c?.all;
     chosen = live
       ? liveReporter({ stream, redact: (text) => redactor.redact(text) })
       : lineReporter({ write: (line) => stream.write(`${redactor.redact(line)}\n`) });

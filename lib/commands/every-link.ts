@@ -39,9 +39,22 @@ export async function forEveryLink<R>(
   const progress = io.fleetProgress(links.length);
   let outcomes: LinkOutcome<R>[];
   try {
+    const twice = twiceRecorded(links);
     outcomes = await mapConcurrently(links, config.concurrency, async (link): Promise<LinkOutcome<R>> => {
       if (io.signal.aborted) return { link };
       progress.started(link.accountId);
+      const other = twice.get(link.accountId)?.find((path) => path !== link.path);
+      if (other) {
+        // Two runs on one account at once (each file has its own lock) would each remove the other's new secret.
+        const error = new OnboardError(
+          'state',
+          `Spot account ${link.accountId} is recorded by two live state files, ${link.path} and ${other}; neither was touched.`,
+          'Keep the one that describes the link (status.ts --state <file> tells), and move the other out of the state directory.',
+        );
+        const { ok, line } = describe({ link, error });
+        progress.finished(link.accountId, ok, line);
+        return { link, error };
+      }
       const one: Config = Object.freeze({ ...config, accountId: link.accountId, statePath: link.path, all: false });
       const outcome: LinkOutcome<R> = { link };
       try {
@@ -58,4 +71,11 @@ export async function forEveryLink<R>(
   }
   if (io.signal.aborted) throw interrupted();
   return outcomes;
+}
+
+/** Accounts that more than one live state file records, with those files. */
+function twiceRecorded(links: RecordedLink[]): Map<string, string[]> {
+  const paths = new Map<string, string[]>();
+  for (const link of links) paths.set(link.accountId, [...(paths.get(link.accountId) ?? []), link.path]);
+  return new Map([...paths].filter(([, files]) => files.length > 1));
 }

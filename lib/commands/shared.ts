@@ -37,7 +37,8 @@ const LISTED = 20;
  * usage error that lists them; `allFlag`: the command takes --all, so suggest it.
  */
 export async function resolveLink(config: Config, { allFlag }: { allFlag: boolean }): Promise<Config> {
-  if (config.accountId) return config;
+  // SPOTINST_ACCOUNT, often set in .env for provisioning, does not outweigh the account a --state file names.
+  if (config.accountId && (config.accountIdFlagged || !config.statePath)) return config;
   if (config.statePath) {
     const state = await readJsonFile(config.statePath, isRecordedState, {
       unreadable: 'Check its permissions, or pass --state with another path.',

@@ -27,6 +27,8 @@ export interface Endpoints {
 
 export interface Config {
   accountId?: string;
+  /** --account-id was given (not only SPOTINST_ACCOUNT): it wins over the account a --state file records. */
+  accountIdFlagged: boolean;
   /** The one subscription to link; unset when several are given (fleet mode). */
   subscriptionId?: string;
   /** Every --subscription given (or AZURE_SUBSCRIPTION_ID), de-duplicated. */
@@ -190,13 +192,14 @@ function stateSection({ flag, given, problems }: Inputs, cwd: string) {
   };
 }
 
-function spotSection({ pick, env, problems }: Inputs) {
+function spotSection({ flag, pick, env, problems }: Inputs) {
   const accountId = nonEmpty(pick('account-id'));
+  const accountIdFlagged = flag('account-id') !== undefined;
   if (accountId !== undefined && !ACCOUNT_ID.test(accountId)) {
     problems.push(`Spot account id "${accountId}" is malformed: it is "act-" followed by 8 hex digits, e.g. act-1234abcd (Spot console → Settings → Account).`);
   }
   const spotToken = nonEmpty(env.SPOTINST_TOKEN);
-  return { accountId, spotToken };
+  return { accountId, accountIdFlagged, spotToken };
 }
 
 function subscriptionSection({ flag, flags, given, pick, env, problems }: Inputs) {

@@ -1,4 +1,4 @@
-import { appendFile, link, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, type FileHandle, link, open, readFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { StepRecords } from '../steps/outputs.ts';
 import { OnboardError } from './errors.ts';
@@ -77,6 +77,9 @@ export function assertSameCloud(state: State, path: string, cloud: string): void
 export function emptyState(accountId: string): State {
   return { version: STATE_VERSION, accountId, steps: {} };
 }
+
+/** The locks this process holds, to tell them from a lock file that only carries our pid. */
+const locksHeldHere = new Set<string>();
 
 /**
  * The state file: versioned JSON, written to a temp file and renamed into place (so a crash leaves
@@ -163,12 +166,16 @@ export class StateStore {
         try {
           await placeLock(temp, this.lockPath);
           this.#lockHeld = true;
+          locksHeldHere.add(this.lockPath);
           return;
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         }
         const holder = await this.#lockHolder();
-        if (holder !== undefined && isRunning(holder)) {
+        // Our own pid on a lock this process does not hold is no run at all: a lock carried over from
+        // another machine (a cached state directory) whose process had our number.
+        const carriedOver = holder === process.pid && !locksHeldHere.has(this.lockPath);
+        if (holder !== undefined && !carriedOver && isRunning(holder)) {
           throw new OnboardError(
             'state',
             `Another run (pid ${holder}) is using the state file ${this.path}.`,
@@ -186,6 +193,7 @@ export class StateStore {
   async unlock(): Promise<void> {
     if (!this.#lockHeld) return;
     this.#lockHeld = false;
+    locksHeldHere.delete(this.lockPath);
     await rm(this.lockPath, { force: true });
   }
 
@@ -286,7 +294,29 @@ export async function readJsonLines<T>(
  */
 export async function appendJsonLine(path: string, value: unknown): Promise<void> {
   await makeStateDir(dirname(path));
+  // A line a crash cut short goes before the next is appended (readJsonLines leaves it out, but only as the last line).
+  if (await endsMidLine(path)) {
+    const text = await readFile(path, 'utf8');
+    await truncate(path, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
+  }
   await appendFile(path, `${JSON.stringify(value)}\n`, { mode: 0o600 });
+}
+
+/** Whether the file's last byte is not a newline (only that byte is read: a fleet appends thousands of times). */
+async function endsMidLine(path: string): Promise<boolean> {
+  let file: FileHandle | undefined;
+  try {
+    file = await open(path, 'r');
+    const { size } = await file.stat();
+    if (size === 0) return false;
+    const last = Buffer.alloc(1);
+    await file.read(last, 0, 1, size - 1);
+    return last[0] !== 0x0a;
+  } catch {
+    return false;
+  } finally {
+    await file?.close();
+  }
 }
 
 /** Links the written temp file into place; where the filesystem has no hard links (FAT, some SMB shares), creates it exclusively instead. */

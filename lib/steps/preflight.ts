@@ -91,7 +91,7 @@ async function checkSubscription(ctx: Context): Promise<Subscription> {
  * The subscription the account serves now, from the account listing preflight already has: Spot sets
  * an account's providerExternalId to the subscription of the Azure credentials it holds (the fleet
  * finds accounts by it too). Another subscription means the account is in use there: stop, unless
- * --relink asks to move it. Only a state that has not linked the account yet reads the credentials
+ * --relink asks to move it. Only a fresh state meeting a linked account reads the credentials
  * themselves, to name the application whose credentials the link will replace.
  */
 async function checkOneSubscriptionPerAccount(ctx: Context, account: SpotAccount, subscriptionId: string): Promise<LinkedCredentials | undefined> {
@@ -101,7 +101,8 @@ async function checkOneSubscriptionPerAccount(ctx: Context, account: SpotAccount
     if (!ctx.config.relink) throw new AccountLinkedElsewhere(ctx.accountId, serves, subscriptionId, "Spot shows it as the account's providerExternalId");
     startRelink(ctx, serves, subscriptionId);
   }
-  if (ctx.state.steps.link) return undefined;
+  // A state that has its application already: Spot holds that one's credentials, or a lost run's of it.
+  if (ctx.state.steps.app) return undefined;
   // spotinst/openapi documents 200 and 400 for this read (cloudCredentialsForAzure.yaml), not what an
   // account without credentials answers; a 400 or 404 reads as "none" (the link step's POST then says more).
   return (await ctx.clients.spot()).getAzureCredentials(ctx.accountId).catch((error: unknown) => {

@@ -1,7 +1,7 @@
 // One Spot account, one subscription, one live record: a run that would move an account to another
 // subscription stops before any change, unless --relink asks for the move, which then leaves nothing of
 // the tool's on the old subscription and marks the old record superseded.
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -137,6 +137,28 @@ test('a record outside the state directory, left behind by a move: rotate-secret
     assert.is(status.code, 1, output(status));
     assert.match(status.stdout, `now serves subscription ${subscription(e, S2)}`);
     assert.not.match(status.stdout, "run rotate-secret.ts to give Spot this link's credentials again");
+  });
+});
+
+test('two live records of one account: rotate-secret --all touches neither; --state alone wins over SPOTINST_ACCOUNT', async () => {
+  await withEmulator({ ...TWO, accounts: 2 }, async (e) => {
+    const cwd = await linkedWorkdir(e);
+    const dir = join(cwd, '.spot-azure-onboard');
+    copyFileSync(join(dir, `${account(e)}.json`), join(dir, 'copy.json'));
+    e.resetCounters();
+    const rotate = await cli(e, 'rotate-secret.ts', cwd, ['--all', '--yes']);
+    assert.is(rotate.code, 1, output(rotate));
+    assert.match(rotate.stdout + rotate.stderr, 'is recorded by two live state files');
+    assert.equal(e.mutating(), [], 'a changing request was sent');
+    rmSync(join(dir, 'copy.json'));
+
+    // A second account, linked to the second subscription; SPOTINST_ACCOUNT still names the first.
+    const other = e.store.spot.accounts[1]!.accountId;
+    const linked = await cli(e, 'provision.ts', cwd, ['--account-id', other, '--subscription', subscription(e, S2), '--yes']);
+    assert.is(linked.code, 0, output(linked));
+    const status = await cli(e, 'status.ts', cwd, ['--state', join(dir, `${other}.json`)]);
+    assert.is(status.code, 0, output(status));
+    assert.match(status.stdout, other);
   });
 });
 
