@@ -6,6 +6,7 @@ export interface PermissionSet {
 
 export const ROLE_ASSIGNMENT_WRITE = 'Microsoft.Authorization/roleAssignments/write';
 export const ROLE_DEFINITION_WRITE = 'Microsoft.Authorization/roleDefinitions/write';
+export const ROLE_ASSIGNMENT_DELETE = 'Microsoft.Authorization/roleAssignments/delete';
 
 /**
  * Whether the effective permissions allow `action`. A set grants it when one of its actions matches

@@ -4,7 +4,7 @@ import type { LinkedCredentials, SpotAccount } from '../clients/spot.ts';
 import type { Context } from '../core/context.ts';
 import { ApiError, OnboardError } from '../core/errors.ts';
 import { isDone } from '../core/runner.ts';
-import { allows, ROLE_ASSIGNMENT_WRITE, ROLE_DEFINITION_WRITE } from '../domain/permissions.ts';
+import { allows, ROLE_ASSIGNMENT_DELETE, ROLE_ASSIGNMENT_WRITE, ROLE_DEFINITION_WRITE } from '../domain/permissions.ts';
 import { resolveRoleDefinition } from '../domain/roles.ts';
 import { findSpotAccount } from '../domain/spot-accounts.ts';
 import { role } from './role.ts';
@@ -27,6 +27,7 @@ export const preflight: Step<'preflight'> = {
     await checkSignIn(await credential, ctx.config.endpoints, ctx.config.credentialSources);
     const subscription = await checkSubscription(ctx);
     const linked = await checkOneSubscriptionPerAccount(ctx, account, subscription.subscriptionId);
+    await checkCanReleasePrevious(ctx);
     // A secret is added only until the link is made: then the policy decides its lifetime, and may refuse it.
     if (!ctx.state.steps.link) await checkSecretPolicy(ctx, ctx.now());
     if (!isDone(role, ctx)) {
@@ -109,6 +110,27 @@ async function checkOneSubscriptionPerAccount(ctx: Context, account: SpotAccount
     if (error instanceof ApiError && (error.status === 400 || error.status === 404)) return undefined;
     throw error;
   });
+}
+
+/**
+ * A move removes the tool's role assignment on the subscription it leaves, after Spot has moved: a
+ * caller who may not do that there would leave it behind, so it is checked before anything changes.
+ */
+async function checkCanReleasePrevious(ctx: Context): Promise<void> {
+  const from = ctx.state.relinkFrom;
+  if (!from || from.roleAssignmentPreexisting === 'true') return;
+  const arm = await ctx.clients.arm();
+  const permissions = await arm.permissions(from.subscriptionId).catch((error: unknown) => {
+    if (error instanceof ApiError && (error.status === 403 || error.status === 404)) return [];
+    throw error;
+  });
+  if (!allows(permissions, ROLE_ASSIGNMENT_DELETE)) {
+    throw new OnboardError(
+      'forbidden',
+      `You may not remove role assignments on subscription ${from.subscriptionId}, which Spot account ${ctx.accountId} would leave: the tool's role assignment there would stay behind (your roles there do not include ${ROLE_ASSIGNMENT_DELETE}).`,
+      `Ask for Owner or User Access Administrator on ${from.subscriptionId}, then run again; nothing was changed.`,
+    );
+  }
 }
 
 /** `alsoNeeded`: actions beyond assigning roles, e.g. creating the spot-minimal role definition. */

@@ -5,7 +5,7 @@ import { copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type Emulator, withEmulator } from '../emulator/server.ts';
+import { BUILT_IN_ROLES, type Emulator, withEmulator } from '../emulator/server.ts';
 import { type CliRun, cliEnv, linkedWorkdir, runCli } from './cli.ts';
 import { assertOnboarded } from './onboarded.ts';
 
@@ -71,6 +71,21 @@ test('an account linked to S1, asked for S2 from another state file: stops with 
     assert.match(stale.stderr, `is history: on `);
     assert.match(stale.stderr, `--state ${join(cwd, moved)}`);
     assert.equal(e.requests, [], 'the superseded record reached out');
+  });
+});
+
+test('--relink by a caller who may not remove role assignments on the old subscription stops before any change', async () => {
+  await withEmulator(TWO, async (e) => {
+    const cwd = await linkedWorkdir(e);
+    // The caller is only Reader on S1 now.
+    const callerOnS1 = e.store.roleAssignments.find((a) => a.principalId === e.store.caller.objectId && a.scope === `/subscriptions/${subscription(e, S1)}`)!;
+    callerOnS1.roleDefinitionId = callerOnS1.roleDefinitionId.replace(/[^/]+$/, BUILT_IN_ROLES.Reader.id);
+    e.resetCounters();
+    const run = await cli(e, 'provision.ts', cwd, ['--subscription', subscription(e, S2), '--relink', '--yes']);
+    assert.is(run.code, 1, output(run));
+    assert.match(run.stderr, `You may not remove role assignments on subscription ${subscription(e, S1)}`);
+    assert.equal(e.mutating(), [], 'a changing request was sent');
+    assert.is(e.store.spot.credentials.get(account(e))!.subscriptionId, subscription(e, S1));
   });
 });
 
