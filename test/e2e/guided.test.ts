@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type Emulator, startEmulator } from '../emulator/server.ts';
+import { type Emulator, startEmulator, withEmulator } from '../emulator/server.ts';
 import { cliEnv, runCli, workdir } from './cli.ts';
 import { assertOnboarded, PROVISION_JSON_FIELDS } from './onboarded.ts';
 import { Terminal } from './terminal.ts';
@@ -49,6 +49,41 @@ test('guided at a terminal: hidden token, pick an account, filter and pick a sub
   } finally {
     terminal.close();
   }
+});
+
+test('a guided run asks before moving an account linked to another subscription; no leaves it, yes moves it', async () => {
+  await withEmulator({ subscriptions: 2 }, async (e) => {
+    const [from, to] = e.store.subscriptions.map((sub) => sub.subscriptionId) as [string, string];
+    const cwd = workdir();
+    const first = await runCli('provision.ts', ['--subscription', from, '--yes'], { env: cliEnv(e), cwd });
+    assert.is(first.code, 0, first.stderr);
+    const accountId = e.env.SPOTINST_ACCOUNT!;
+    for (const answer of ['n', 'y']) {
+      e.resetCounters();
+      const terminal = Terminal.start('provision.ts', ['--subscription', to], { env: cliEnv(e), cwd });
+      try {
+        const asked = await terminal.waitFor(`Move it to ${to}?`);
+        assert.match(asked, `Spot account ${accountId} is linked to subscription ${from}`);
+        assert.equal(e.mutating(), [], 'something changed before the answer');
+        terminal.type(answer);
+        terminal.send('Enter');
+        if (answer === 'n') {
+          const refused = await terminal.waitFor('[exit 1]', 60_000);
+          assert.match(refused, '--relink');
+          assert.equal(e.mutating(), [], 'a no changed something');
+          continue;
+        }
+        const plan = await terminal.waitFor('Go ahead?');
+        assert.match(plan, `the account moves from subscription ${from} (--relink)`);
+        terminal.send('Enter');
+        await terminal.waitFor('[exit 0]', 60_000);
+      } finally {
+        terminal.close();
+      }
+    }
+    assertOnboarded(e, accountId, to, 'after the guided move');
+    assert.is(e.store.spot.credentials.get(accountId)!.subscriptionId, to);
+  });
 });
 
 test('Ctrl-C at a prompt exits 130 and changes nothing', async () => {
