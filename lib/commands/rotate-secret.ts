@@ -10,7 +10,7 @@ import { findSpotAccount } from '../domain/spot-accounts.ts';
 import { rotateAddSecret } from '../steps/rotate-add-secret.ts';
 import { rotateLink } from '../steps/rotate-link.ts';
 import { rotateRemoveOld } from '../steps/rotate-remove-old.ts';
-import { AccountLinkedElsewhere, checkSecretPolicy, sameId } from '../steps/shared.ts';
+import { AccountLinkedElsewhere, checkSecretPolicy, rememberSecretExpiry, sameId } from '../steps/shared.ts';
 import type { AnyStep } from '../steps/step.ts';
 import { need } from '../steps/step.ts';
 import { forEveryLink, type LinkOutcome } from './every-link.ts';
@@ -96,6 +96,7 @@ export async function rotateSecret(config: Config, deps: SessionDeps): Promise<R
     const replacedKeyIds = state.rotation!.supersededKeyIds;
     for (const step of ROTATE_STEPS) delete state.steps[step.id];
     delete state.rotation;
+    rememberSecretExpiry(ctx);
     await store.save(state);
     return result(true, replacedKeyIds, resumed);
   });

@@ -18,6 +18,8 @@ export interface State {
   rotation?: Rotation;
   /** When deprovision.ts removed what this file records; provision refuses such a file. */
   deprovisioned?: string;
+  /** The --secret-expiry (months) last given for this link: rotations give their new secrets that lifetime. */
+  secretExpiryMonths?: number;
   /** A --role change begun (the role it moves to): finished by the next run, even one without --role. */
   roleChange?: { roleDefinitionId: string; roleName: string };
   /** A --relink in progress: the subscription the account leaves, and the tool's role assignment there. */

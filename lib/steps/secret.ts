@@ -19,8 +19,7 @@ export const secret: Step<'secret'> = {
   doneNote(ctx) {
     const expiresAt = ctx.state.steps.secret?.outputs.secretExpiresAt;
     if (!ctx.config.secretExpiryExplicit || !ctx.state.steps.link || !expiresAt) return undefined;
-    const months = ctx.config.secretExpiryMonths;
-    return `--secret-expiry ${months} applies to the next secret, at a rotation: rotate-secret.ts --secret-expiry ${months} replaces the current one, which keeps its end date ${expiresAt.slice(0, 10)} until then`;
+    return `--secret-expiry ${ctx.config.secretExpiryMonths} applies at the next rotation (rotate-secret.ts gives the new secret that lifetime); the current secret keeps its end date ${expiresAt.slice(0, 10)}`;
   },
   async run(ctx) {
     const created = await addHeldSecret(ctx, this.id);

@@ -33,9 +33,24 @@ export async function addHeldSecret(ctx: Context, stepId: string): Promise<NewPa
   return created;
 }
 
-/** The end date a secret added now gets: what --secret-expiry asks, fitted under the policy preflight read. */
+/** The lifetime asked for a new secret: --secret-expiry now, else the one an earlier run of this link was given, else the default. */
+export function askedSecretMonths(ctx: Context): { months: number; explicit: boolean } {
+  if (ctx.config.secretExpiryExplicit || ctx.state.secretExpiryMonths === undefined) {
+    return { months: ctx.config.secretExpiryMonths, explicit: ctx.config.secretExpiryExplicit };
+  }
+  return { months: ctx.state.secretExpiryMonths, explicit: true };
+}
+
+/** Remembers an explicit --secret-expiry in the state, so the link's later secrets (rotations) get it too. */
+export function rememberSecretExpiry(ctx: Context): boolean {
+  if (!ctx.config.secretExpiryExplicit || ctx.state.secretExpiryMonths === ctx.config.secretExpiryMonths) return false;
+  ctx.state.secretExpiryMonths = ctx.config.secretExpiryMonths;
+  return true;
+}
+
+/** The end date a secret added now gets: the lifetime asked (`askedSecretMonths`), fitted under the policy preflight read. */
 export function plannedSecretLifetime(ctx: Context): SecretLifetime {
-  return secretLifetime(ctx.now(), { months: ctx.config.secretExpiryMonths, explicit: ctx.config.secretExpiryExplicit }, ctx.secretRules);
+  return secretLifetime(ctx.now(), askedSecretMonths(ctx), ctx.secretRules);
 }
 
 /**
@@ -83,8 +98,8 @@ function explainPolicy(error: unknown, ctx: Context): unknown {
   if (error.code === 'CredentialInvalidLifetimeAsPerAppPolicy') {
     return error.withHint(
       max
-        ? `The tenant's policy allows secrets of at most ${max.iso}; a policy assigned to this application may allow less. Run again with a shorter --secret-expiry (now ${ctx.config.secretExpiryMonths} months), or ask an administrator to exempt this application through an app management policy.`
-        : `An app management policy limits secret lifetimes (the tenant's could not be read to say how far). Run again with a shorter --secret-expiry (now ${ctx.config.secretExpiryMonths} months), e.g. --secret-expiry 3, or ask an administrator to exempt this application through an app management policy.`,
+        ? `The tenant's policy allows secrets of at most ${max.iso}; a policy assigned to this application may allow less. Run again with a shorter --secret-expiry (now ${askedSecretMonths(ctx).months} months), or ask an administrator to exempt this application through an app management policy.`
+        : `An app management policy limits secret lifetimes (the tenant's could not be read to say how far). Run again with a shorter --secret-expiry (now ${askedSecretMonths(ctx).months} months), e.g. --secret-expiry 3, or ask an administrator to exempt this application through an app management policy.`,
     );
   }
   if (error.code === 'CredentialTypeNotAllowedAsPerAppPolicy') {

@@ -119,7 +119,7 @@ test('a re-run with another --app-name renames the application; the plan says so
   });
 });
 
-test('--secret-expiry on a linked account says it applies at the next rotation', async () => {
+test('--secret-expiry on a linked account applies at the next rotation, which gives the new secret that lifetime', async () => {
   await withEmulator({}, async (e) => {
     const cwd = await linkedWorkdir(e);
     const end = JSON.parse(readFileSync(statePath(e, cwd), 'utf8')).steps.secret.outputs.secretExpiresAt as string;
@@ -128,9 +128,17 @@ test('--secret-expiry on a linked account says it applies at the next rotation',
     assert.is(run.code, 0, output(run));
     assert.match(
       run.stdout,
-      `secret: already done; --secret-expiry 3 applies to the next secret, at a rotation: rotate-secret.ts --secret-expiry 3 replaces the current one, which keeps its end date ${end.slice(0, 10)} until then`,
+      `secret: already done; --secret-expiry 3 applies at the next rotation (rotate-secret.ts gives the new secret that lifetime); the current secret keeps its end date ${end.slice(0, 10)}`,
     );
     assert.equal(e.mutating(), []);
+    assert.is(JSON.parse(readFileSync(statePath(e, cwd), 'utf8')).secretExpiryMonths, 3, 'the lifetime is remembered');
+
+    const before = Date.now();
+    const rotated = await runCli('rotate-secret.ts', ['--yes'], { env: cliEnv(e), cwd });
+    assert.is(rotated.code, 0, output(rotated));
+    const newEnd = Date.parse(JSON.parse(readFileSync(statePath(e, cwd), 'utf8')).steps.secret.outputs.secretExpiresAt);
+    const days = (newEnd - before) / 86_400_000;
+    assert.ok(days > 85 && days < 95, `the rotated secret lives ${days.toFixed(1)} days, not about 3 months`);
   });
 });
 

@@ -9,7 +9,7 @@ import { preflight } from '../../steps/preflight.ts';
 import { role } from '../../steps/role.ts';
 import { secret } from '../../steps/secret.ts';
 import { servicePrincipal } from '../../steps/service-principal.ts';
-import { plannedSecretLifetime } from '../../steps/shared.ts';
+import { plannedSecretLifetime, rememberSecretExpiry } from '../../steps/shared.ts';
 import type { AnyStep } from '../../steps/step.ts';
 import { subscription } from '../../steps/subscription.ts';
 import { tenant } from '../../steps/tenant.ts';
@@ -38,8 +38,11 @@ export interface ProvisionResult {
 export async function provision(config: Config, deps: SessionDeps): Promise<ProvisionResult> {
   return withSession(config, deps, { lock: true }, async (ctx, store) => {
     refuseDeprovisioned(ctx.state, store.path);
+    const remembered = rememberSecretExpiry(ctx);
     try {
       await runSteps(ctx, PROVISION_STEPS, store);
+      // A re-run with every step done saves nothing of its own.
+      if (remembered) await store.save(ctx.state);
     } catch (error) {
       if (error instanceof OnboardError && error.kind === 'interrupted') {
         throw new OnboardError('interrupted', `Interrupted; the state is saved in ${store.path}.`, 'Run the same command again to resume where it stopped.');
