@@ -6,9 +6,9 @@ import type { Context } from '../core/context.ts';
 import { ApiError, describeFailure, OnboardError, unlessNotFound } from '../core/errors.ts';
 import { loadRecordedOutputs } from '../core/runner.ts';
 import { type SessionDeps, withSession } from '../core/session.ts';
+import { sameId } from '../domain/ids.ts';
 import { ownRoleAssignment, sameRole, subscriptionScope } from '../domain/role-assignments.ts';
 import { CONTRIBUTOR_ROLE_ID } from '../domain/roles.ts';
-import { sameId } from '../steps/shared.ts';
 import { need } from '../steps/step.ts';
 import { forEveryLink, type LinkOutcome } from './every-link.ts';
 import { checkSignInToStateTenant, columns, requireRecorded, resolveLink } from './shared.ts';
@@ -166,7 +166,7 @@ function roleAssignment(ctx: Context): Promise<Check[]> {
     // An assignment that existed before the tool ran is recorded by id; look it up among the principal's.
     const found = own
       ? await arm.getRoleAssignment(own.scope, own.name)
-      : (await arm.listRoleAssignments(scope, servicePrincipalId!)).find((a) => a.id.toLowerCase() === roleAssignmentId?.toLowerCase());
+      : (await arm.listRoleAssignments(scope, servicePrincipalId!)).find((a) => sameId(a.id, roleAssignmentId));
     if (!found) {
       return [
         check(
@@ -176,7 +176,7 @@ function roleAssignment(ctx: Context): Promise<Check[]> {
         ),
       ];
     }
-    if (found.principalId.toLowerCase() !== servicePrincipalId?.toLowerCase() || !sameRole(found.roleDefinitionId, roleDefinitionId)) {
+    if (!sameId(found.principalId, servicePrincipalId) || !sameRole(found.roleDefinitionId, roleDefinitionId)) {
       return [check('role assignment', 'error', `${found.id} no longer grants ${roleName} to service principal ${servicePrincipalId}`)];
     }
     return [check('role assignment', 'ok', `${roleName} on ${scope}`)];
@@ -191,7 +191,7 @@ function spotCredentials(ctx: Context): Promise<Check[]> {
     if (!linked)
       return [check('spot credentials', 'error', `Spot account ${ctx.accountId} holds no Azure credentials; run rotate-secret.ts to give it this link's`)];
     const expected = { clientId: ctx.outputs.appId, tenantId: ctx.outputs.tenantId, subscriptionId: ctx.outputs.subscriptionId };
-    const differ = (Object.keys(expected) as (keyof typeof expected)[]).filter((k) => linked[k]?.toLowerCase() !== expected[k]?.toLowerCase());
+    const differ = (Object.keys(expected) as (keyof typeof expected)[]).filter((k) => !sameId(linked[k], expected[k]));
     if (!sameId(linked.subscriptionId, expected.subscriptionId)) {
       // Giving Spot this link's credentials again would move the account back, off the subscription it now serves.
       return [

@@ -13,3 +13,8 @@ export function deterministicGuid(...parts: string[]): string {
   // Shaped as an RFC 4122 name-based UUID (version 5 bits, variant 10) so ARM accepts it.
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${hex.slice(18, 20)}-${hex.slice(20, 32)}`;
 }
+
+/** Azure ids (subscriptions, principals, assignments) compare without case: ARM answers in lower case, users type either. */
+export function sameId(a: string | undefined, b: string | undefined): boolean {
+  return a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
+}

@@ -1,5 +1,5 @@
 import type { ArmApi } from '../clients/arm.ts';
-import { ApiError } from '../core/errors.ts';
+import { unlessNotFound } from '../core/errors.ts';
 import { deterministicGuid } from './ids.ts';
 
 const ROLE_ASSIGNMENTS = '/providers/Microsoft.Authorization/roleAssignments/';
@@ -50,12 +50,7 @@ function parseAssignmentId(id: string): OwnAssignment {
   return { scope: id.slice(0, at), name: id.slice(at + ROLE_ASSIGNMENTS.length), id };
 }
 
-/** The assignment of `roleDefinitionId` the role step gives `principalId` at `scope` (its name is fixed by the three), removed if there. */
-export async function removeToolAssignment(arm: ArmApi, scope: string, principalId: string, roleDefinitionId: string): Promise<boolean> {
-  const name = roleAssignmentName(scope, principalId, roleDefinitionId.split('/').pop()!);
-  if (!(await arm.getRoleAssignment(scope, name))) return false;
-  await arm.deleteRoleAssignment(scope, name).catch((error: unknown) => {
-    if (!(error instanceof ApiError && error.status === 404)) throw error;
-  });
-  return true;
+/** Removes the assignment of `roleDefinitionId` the role step gives `principalId` at `scope` (its name is fixed by the three), if there. */
+export async function removeToolAssignment(arm: ArmApi, scope: string, principalId: string, roleDefinitionId: string): Promise<void> {
+  await unlessNotFound(arm.deleteRoleAssignment(scope, roleAssignmentName(scope, principalId, roleDefinitionId.split('/').pop()!)));
 }

@@ -4,11 +4,12 @@ import type { LinkedCredentials, SpotAccount } from '../clients/spot.ts';
 import type { Context } from '../core/context.ts';
 import { ApiError, OnboardError } from '../core/errors.ts';
 import { isDone } from '../core/runner.ts';
+import { sameId } from '../domain/ids.ts';
 import { allows, ROLE_ASSIGNMENT_DELETE, ROLE_ASSIGNMENT_WRITE, ROLE_DEFINITION_WRITE } from '../domain/permissions.ts';
 import { resolveRoleDefinition } from '../domain/roles.ts';
 import { findSpotAccount } from '../domain/spot-accounts.ts';
 import { role } from './role.ts';
-import { AccountLinkedElsewhere, checkSecretPolicy, sameId, startRelink } from './shared.ts';
+import { AccountLinkedElsewhere, checkSecretPolicy, startRelink } from './shared.ts';
 import type { Step } from './step.ts';
 
 /**

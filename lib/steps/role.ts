@@ -1,6 +1,7 @@
 import type { Context } from '../core/context.ts';
 import { ApiError, OnboardError, unlessNotFound } from '../core/errors.ts';
 import { retryOnLag } from '../core/retry.ts';
+import { sameId } from '../domain/ids.ts';
 import { principalNotFound } from '../domain/replication-lag.ts';
 import { ownRoleAssignment, removeToolAssignment, roleAssignmentName, sameRole, subscriptionScope } from '../domain/role-assignments.ts';
 import {
@@ -64,7 +65,7 @@ export const role: Step<'role'> = {
     const earlier = recordedRoleName(recorded);
     const own = await ownRoleAssignment(() => ctx.clients.arm(), recorded);
     let summary = `${assigned.summary}; kept the earlier ${earlier} assignment, which existed before this tool`;
-    if (own && own.id.toLowerCase() !== assigned.outputs.roleAssignmentId.toLowerCase()) {
+    if (own && !sameId(own.id, assigned.outputs.roleAssignmentId)) {
       await unlessNotFound((await ctx.clients.arm()).deleteRoleAssignment(own.scope, own.name));
       summary = `${assigned.summary}; removed the tool's earlier ${earlier} assignment (${own.name})`;
     }

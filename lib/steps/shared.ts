@@ -7,6 +7,7 @@ import { retryOnLag } from '../core/retry.ts';
 import { StateStore } from '../core/state.ts';
 import { liveLinks, type RecordedLink } from '../core/state-dir.ts';
 import { SECRET_DISPLAY_NAME } from '../domain/client-secrets.ts';
+import { sameId } from '../domain/ids.ts';
 import { anyOf, newObjectNotFound, roleNotYetEffective, secretNotPropagated } from '../domain/replication-lag.ts';
 import { ownRoleAssignment, subscriptionScope } from '../domain/role-assignments.ts';
 import { type SecretLifetime, secretLifetime, secretRules } from '../domain/secret-policy.ts';
@@ -191,11 +192,6 @@ export function startRelink(ctx: Context, fromSubscriptionId: string, toSubscrip
   delete ctx.state.superseded;
 }
 
-/** Subscription ids compare without case: ARM answers in lower case, users type either. */
-export function sameId(a: string | undefined, b: string | undefined): boolean {
-  return a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
-}
-
 /** What releasing the old subscription would do, for the plan: the tool's role assignment there, and the records that go stale. */
 export async function planRelease(ctx: Context): Promise<string | undefined> {
   const from = ctx.state.relinkFrom;
@@ -222,7 +218,7 @@ export async function releasePrevious(ctx: Context): Promise<string | undefined>
     return undefined;
   }
   const found = await ownRoleAssignment(() => ctx.clients.arm(), { ...from, servicePrincipalId: need(ctx, 'servicePrincipalId') });
-  const own = found && found.id.toLowerCase() !== ctx.outputs.roleAssignmentId?.toLowerCase() ? found : undefined;
+  const own = found && !sameId(found.id, ctx.outputs.roleAssignmentId) ? found : undefined;
   if (own) await unlessNotFound((await ctx.clients.arm()).deleteRoleAssignment(own.scope, own.name));
   const records = await staleRecords(ctx, from.subscriptionId);
   for (const record of records) {
